@@ -1,0 +1,91 @@
+import yargs, { type Argv } from 'yargs';
+import { GuestError } from '@guestkit/disk/binary';
+import { commands } from './commands/index.js';
+import { Exit, exitCodeFor } from './exit-codes.js';
+import { makeLogger } from './logging.js';
+import { makeContext, type CliContext } from './context.js';
+
+export const VERSION = '0.1.0';
+
+/** Global options every command accepts. */
+export interface GlobalArgs {
+  verbose?: boolean;
+  debug?: boolean;
+  json?: boolean;
+}
+
+let context: CliContext | undefined;
+
+/** The context of the running command (set up in the middleware before any handler runs). */
+export function ctx(): CliContext {
+  if (!context) throw new Error('CLI context used before initialisation');
+  return context;
+}
+
+function buildParser(argv: string[]): Argv {
+  let y = yargs(argv)
+    .scriptName('guestkit')
+    .usage(
+      'guestkit — inspect and edit virtual-machine disk images offline, with no appliance VM.\n\n' +
+        'Usage: guestkit <command> [options]\n\n' +
+        'Images are opened read-only unless a command is given --rw (or is a write by nature, like\n' +
+        '`hive merge` or `win-reg --merge`). Run `guestkit <command> --help` for each command\'s manual.',
+    )
+    .option('verbose', { alias: 'v', type: 'boolean', describe: 'log progress and decisions to stderr (pino JSON)', global: true })
+    .option('debug', { type: 'boolean', describe: 'log everything, and show stack traces on errors', global: true })
+    .middleware(async (args) => {
+      const log = await makeLogger({ verbose: Boolean(args.verbose), debug: Boolean(args.debug) });
+      context = makeContext(log, Boolean(args.debug));
+    })
+    .epilog(
+      'Exit codes: 0 success · 1 operation failed · 2 usage error · 3 image corrupt or unsupported ·\n' +
+        '4 refused because the guest is in an unsafe state (hibernated, dirty).\n' +
+        'Environment: GUESTKIT_LOG=debug|info|warn sets the log level.',
+    )
+    .strict()
+    .demandCommand(1, 'Give a command; `guestkit --help` lists them.')
+    .recommendCommands()
+    .help()
+    .alias('help', 'h')
+    .version(VERSION)
+    .wrap(Math.min(110, process.stdout.columns || 100))
+    .showHelpOnFail(false)
+    .fail((msg, err) => {
+      if (err) throw err;
+      throw new CliUsageError(msg);
+    });
+  for (const c of commands) y = y.command(c);
+  return y;
+}
+
+/** A yargs parse failure (unknown option, missing argument): exit 2. */
+export class CliUsageError extends Error {}
+
+/** Run the CLI; returns the exit code (never throws). */
+export async function run(argv: string[]): Promise<number> {
+  try {
+    await buildParser(argv).parseAsync();
+    return process.exitCode === undefined ? Exit.Ok : Number(process.exitCode);
+  } catch (err) {
+    return reportError(err, argv);
+  }
+}
+
+function reportError(err: unknown, argv: string[]): number {
+  const debug = argv.includes('--debug');
+  const json = argv.includes('--json');
+  if (err instanceof CliUsageError) {
+    process.stderr.write(`guestkit: ${err.message}\nTry \`guestkit --help\`.\n`);
+    return Exit.Usage;
+  }
+  const code = exitCodeFor(err);
+  if (err instanceof GuestError) {
+    if (json) process.stderr.write(JSON.stringify({ error: err.toJSON() }) + '\n');
+    else process.stderr.write(`guestkit: ${err.message} [${err.code}]\n`);
+  } else {
+    const msg = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`guestkit: internal error: ${msg.split('\n')[0]}\n`);
+  }
+  if (debug && err instanceof Error && err.stack) process.stderr.write(err.stack + '\n');
+  return code;
+}
