@@ -10,3 +10,5 @@ export * from './image/probe.js';
 export * from './image/open-image.js';
 export type { Qcow2Header, Qcow2Snapshot } from './image/qcow2/layout.js';
 export * from './image/qcow2/qcow2-device.js';
+export * from './partitions/partition-table.js';
+export * from './partitions/create.js';
