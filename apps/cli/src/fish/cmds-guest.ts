@@ -1,4 +1,5 @@
-import { NotFoundError, UsageError } from '@guestkit/disk';
+import { GuestError, NotFoundError, UsageError } from '@guestkit/disk';
+import { openNtfs, probeNtfs } from '@guestkit/fs-ntfs';
 import { parseDevice, partitionDevice } from '@guestkit/inspector';
 import type { FishCommand } from './registry.js';
 import type { FishSession } from './session.js';
@@ -151,6 +152,29 @@ export const guestCommands: FishCommand[] = [
     description: 'Print the filesystem UUID (NTFS: volume serial as 16 hex digits; FAT: XXXX-XXXX).',
     minArgs: 1, maxArgs: 1,
     run: (s, [dev]) => s.out((fsOf(s, dev!, 'vfs-uuid').uuid ?? '') + '\n'),
+  },
+  {
+    name: 'ntfs-3g-probe',
+    synopsis: 'ntfs-3g-probe rw device',
+    description: 'Print ntfs-3g.probe\'s verdict on whether the device can be mounted (rw = true: read-write): 0 yes, 12 not NTFS, 13 corrupt, 14 hibernated or Fast Startup, 15 unclean (dirty or $LogFile not clean).',
+    minArgs: 2, maxArgs: 2,
+    run: (s, [rw, dev]) => {
+      const wantRw = rw === 'true';
+      if (!wantRw && rw !== 'false') throw new UsageError('FISH_BAD_BOOL', `ntfs-3g-probe: ${rw}: expected true or false`);
+      const blk = s.guest.blockDevice(dev!);
+      if (!probeNtfs(blk)) return s.out('12\n');
+      let code = 0;
+      try {
+        const fs = openNtfs(blk);
+        const safety = fs.safety();
+        if (wantRw && !safety.safeToWrite) code = safety.hibernation.hibernated || safety.fastStartup ? 14 : 15;
+        fs.close();
+      } catch (e) {
+        if (!(e instanceof GuestError)) throw e;
+        code = 13;
+      }
+      s.out(`${code}\n`);
+    },
   },
   {
     name: 'mount',

@@ -2,9 +2,10 @@ import { createHash } from 'node:crypto';
 import { LimitError, UsageError, type DirEntry, type FileSystem, type Stat } from '@guestkit/disk';
 import type { FishCommand } from './registry.js';
 import type { FishSession } from './session.js';
-import { byteCompare, formatLl, formatStatns, linuxDevNumber, posixView, type LlRow } from './format.js';
+import { byteCompare, formatStructList, formatLl, formatStatns, linuxDevNumber, posixView, type LlRow } from './format.js';
 import { downloadTo, readGuestFile } from './file-io.js';
 import { Progress } from '../progress.js';
+import { describeFile, parsePe, peArch } from './file-type.js';
 
 /** ntfs-3g hides the NTFS system files (MFT records 0–15: $MFT, $Bitmap, …) from directory listings. */
 function visible(fs: FileSystem, e: DirEntry): boolean {
@@ -71,11 +72,12 @@ export const readCommands: FishCommand[] = [
   {
     name: 'cat',
     synopsis: 'cat path',
-    description: 'Print a file\'s contents.',
+    description: 'Print a file\'s contents, followed by a newline as guestfish prints every string result (use download PATH - for the exact bytes).',
     minArgs: 1, maxArgs: 1,
     run: (s, [path]) => {
       const r = s.resolve(path!, 'cat');
       readGuestFile(r.fs, r.path, (c) => s.outBytes(c.slice()));
+      s.out('\n');
     },
   },
   {
@@ -198,6 +200,49 @@ export const readCommands: FishCommand[] = [
     },
   },
   {
+    name: 'file',
+    synopsis: 'file path',
+    description: 'Say what kind of file this is, in file(1)\'s words: PE executables with machine and subsystem, registry hives, text, data, directory.',
+    minArgs: 1, maxArgs: 1,
+    run: (s, [path]) => {
+      const r = s.resolve(path!, 'file');
+      const st = r.fs.stat(r.path);
+      if (st.type === 'directory') return s.out('directory\n');
+      if (st.type === 'symlink') return s.out(`symbolic link to ${st.target ?? ''}\n`);
+      s.out(describeFile(headOf(r.fs, r.path, st.size), st.size) + '\n');
+    },
+  },
+  {
+    name: 'file-architecture',
+    synopsis: 'file-architecture filename',
+    description: 'Print the architecture of a Windows executable from its PE header: i386, x86_64, aarch64 (unlike libguestfs, which reports ARM64 binaries as x86_64).',
+    minArgs: 1, maxArgs: 1,
+    run: (s, [path]) => {
+      const r = s.resolve(path!, 'file-architecture');
+      const size = r.fs.stat(r.path).size;
+      const pe = parsePe(headOf(r.fs, r.path, size));
+      const arch = pe && peArch(pe);
+      if (!arch) throw new UsageError('FISH_UNKNOWN_ARCH', `file-architecture: ${path}: unknown architecture (not a PE executable of a known machine)`);
+      s.out(arch + '\n');
+    },
+  },
+  {
+    name: 'lgetxattrs',
+    aliases: ['getxattrs'],
+    synopsis: 'lgetxattrs path',
+    description: 'List extended attributes as ntfs-3g shows them: each NTFS alternate data stream as "user.NAME" with its bytes (non-printable bytes as \\xNN).',
+    minArgs: 1, maxArgs: 1,
+    run: (s, [path]) => {
+      const r = s.resolve(path!, 'lgetxattrs');
+      const st = r.fs.stat(r.path);
+      const items = (st.streams ?? []).map((name) => ({
+        attrname: `user.${name}`,
+        attrval: escapeBytes(r.fs.readFile(`${r.path}:${name}`, { maxBytes: 64 << 20 })),
+      }));
+      s.out(formatStructList(items));
+    },
+  },
+  {
     name: 'echo',
     synopsis: 'echo [params…]',
     description: 'Print the parameters.',
@@ -205,3 +250,22 @@ export const readCommands: FishCommand[] = [
     run: (s, args) => s.out(args.join(' ') + '\n'),
   },
 ];
+
+/** guestfish prints buffers with printable ASCII as is and everything else as \xNN. */
+function escapeBytes(b: Uint8Array): string {
+  let out = '';
+  for (const c of b) out += c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : '\\x' + c.toString(16).padStart(2, '0');
+  return out;
+}
+
+/** The first 64 KiB of a file (enough for PE headers and text sniffing). */
+function headOf(fs: FileSystem, path: string, size: number): Uint8Array {
+  const h = fs.open(path);
+  try {
+    const b = new Uint8Array(Math.min(size, 65536));
+    h.readAt(0, b);
+    return b;
+  } finally {
+    h.close();
+  }
+}

@@ -89,7 +89,8 @@ export class Guest {
     if (this.fsList) return this.fsList;
     const out: GuestFilesystem[] = [];
     for (const disk of this.disks) {
-      if (disk.table.scheme === 'none') {
+      // A bare filesystem image has no partitions (its boot sector may even look like an empty MBR).
+      if (disk.table.scheme === 'none' || disk.table.partitions.length === 0) {
         const type = probeType(disk.device);
         if (type !== 'unknown') out.push(this.describe({ device: `/dev/${disk.name}`, type, disk }));
         continue;
