@@ -1,1 +1,1 @@
-export {};
+export * from './guest/index.js';
