@@ -14,3 +14,4 @@ export * from './partitions/partition-table.js';
 export * from './partitions/create.js';
 export * from './device/cached-device.js';
 export * from './device/overlay-device.js';
+export * from './image/qcow2/create.js';
