@@ -12,3 +12,6 @@ export type { Qcow2Header, Qcow2Snapshot } from './image/qcow2/layout.js';
 export * from './image/qcow2/qcow2-device.js';
 export * from './partitions/partition-table.js';
 export * from './partitions/create.js';
+export * from './device/cached-device.js';
+export * from './device/overlay-device.js';
+export * from './image/qcow2/create.js';

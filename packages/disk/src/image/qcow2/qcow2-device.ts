@@ -15,7 +15,7 @@
 import { inflateRawSync, constants as zc } from 'node:zlib';
 import { LRUCache } from 'lru-cache';
 import {
-  ByteView, FormatError, UnsupportedError, UnsafeStateError, ReadOnlyError, IoError, CommonCode, hex, nullLogger,
+  ByteView, FormatError, UnsafeStateError, ReadOnlyError, IoError, CommonCode, hex, nullLogger,
   type Logger,
 } from '../../binary/index.js';
 import { assertDeviceRange, type Extent } from '../../device/block-device.js';
@@ -25,6 +25,8 @@ import {
   decodeHeader, decodeCompressed, entryOffset, l2Entries, HDR, ENTRY, INCOMPAT, LIMITS,
   type Qcow2Header,
 } from './layout.js';
+import { Qcow2Writer } from './writer.js';
+import type { RefcountTable } from './refcounts.js';
 
 export interface Qcow2OpenOptions {
   /** Open for writing (default: read-only). */
@@ -85,6 +87,8 @@ export class Qcow2Device implements ImageDevice {
   private compHost = -1;
   private compData: Uint8Array | undefined;
   private closed = false;
+  /** Write machinery, created on the first write. */
+  private writer: Qcow2Writer | undefined;
 
   private constructor(host: HostFile, header: Qcow2Header, opts: Qcow2OpenOptions) {
     this.host = host;
@@ -154,8 +158,12 @@ export class Qcow2Device implements ImageDevice {
     return dev;
   }
 
+  /**
+   * Virtual size in bytes: the header's size rounded down to whole 512-byte sectors, which is
+   * what qemu exposes for an image whose header size is not sector aligned.
+   */
   get size(): number {
-    return this.header.size;
+    return this.header.size - (this.header.size % 512);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -474,7 +482,29 @@ export class Qcow2Device implements ImageDevice {
       throw new ReadOnlyError(CommonCode.ReadOnly, `${this.name}: opened read-only (use --rw to write)`, { device: this.name });
     }
     assertDeviceRange(this, offset, src.length, 'write');
-    throw new UnsupportedError(DiskCode.Qcow2WriteLimit, `${this.name}: qcow2 writes are not available yet`, { device: this.name });
+    if (src.length === 0) return;
+    this.getWriter().write(offset, src);
+  }
+
+  /**
+   * Store guest cluster `clusterIndex` compressed (raw deflate), qemu-style; only for clusters
+   * unallocated in this image (convert -c writes into a fresh image). Falls back to a normal
+   * write when the data does not shrink. `data` is one cluster (shorter for a partial last one).
+   */
+  writeCompressedCluster(clusterIndex: number, data: Uint8Array): void {
+    this.assertOpen();
+    if (this.readOnly) throw new ReadOnlyError(CommonCode.ReadOnly, `${this.name}: opened read-only`, { device: this.name });
+    this.getWriter().writeCompressed(clusterIndex, data);
+  }
+
+  /** The refcount table (loaded on first use; used by writes and by check). */
+  refcounts(): RefcountTable {
+    return this.getWriter().refcounts;
+  }
+
+  private getWriter(): Qcow2Writer {
+    if (!this.writer) this.writer = new Qcow2Writer(this);
+    return this.writer;
   }
 
   flush(): void {
