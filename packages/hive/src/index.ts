@@ -1,1 +1,14 @@
-export {};
+export * from './errors.js';
+export * from './limits.js';
+export * from './layout/base-block.js';
+export * from './layout/hbin.js';
+export * from './layout/cells.js';
+export * from './layout/value-types.js';
+export { HiveImage, type CellStats } from './read/hive-image.js';
+export { HiveReader, splitKeyPath, type NodeRef, type ValueRef, type ValueDataLocation } from './read/hive-reader.js';
+export * from './read/names.js';
+export * from './read/value-decode.js';
+export { Hive, type HiveOpenOptions, type HiveCreateOptions, type HiveChangeStats, type RawValue } from './hive.js';
+export { defaultRootSecurityDescriptor } from './write/security.js';
+export { exportReg, exportRegToBytes, exportRegToString, perlDecodeUtf16le, type RegExportOptions } from './text/reg-export.js';
+export { ByteSink } from './text/byte-sink.js';
