@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 
@@ -9,7 +10,12 @@ import { spawnSync } from 'node:child_process';
  * MTOOLS_SKIP_CHECK=1 (images need not match floppy geometry), TZ=UTC (our timestamps are UTC)
  * and a UTF-8 locale (long names print as UTF-8).
  */
-export const mtoolsEnv: NodeJS.ProcessEnv = { ...process.env, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8', TZ: 'UTC' };
+const rcFile = join(tmpdir(), `guestkit-mtoolsrc-${process.pid}`);
+writeFileSync(rcFile, 'mtools_skip_check=1\ndefault_codepage=437\n');
+/** mtools decodes short names with cp437 like our default (its own default is cp850). */
+export const mtoolsEnv: NodeJS.ProcessEnv = {
+  ...process.env, MTOOLSRC: rcFile, MTOOLS_SKIP_CHECK: '1', LC_ALL: 'C.UTF-8', LANG: 'C.UTF-8', TZ: 'UTC',
+};
 
 export function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = mtoolsEnv): { status: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { env, encoding: 'utf8', maxBuffer: 1 << 28, timeout: 120_000 });
