@@ -1,5 +1,6 @@
 import type { CommandModule } from 'yargs';
 import { mkisoCommand } from './mkiso.js';
+import { serveCommand } from './serve.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -7,5 +8,6 @@ import { mkisoCommand } from './mkiso.js';
  * that start-up loads only what the chosen command needs.
  */
 export const commands: CommandModule[] = [
+  serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
 ];
