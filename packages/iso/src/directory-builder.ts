@@ -65,7 +65,7 @@ function rockRidgeEntries(e: IsoEntry, withName: boolean): Uint8Array[] {
     const [maj, min] = majorMinor(e.rdev);
     out.push(encodePN(maj, min));
   }
-  out.push(encodeTF(e.mtimeMs, e.atimeMs, e.ctimeMs));
+  out.push(encodeTF(e.mtimeMs, e.ctimeMs));
   if (withName) out.push(...encodeNM(e.name));
   if (e.kind === 'symlink' && e.target) out.push(...encodeSL(e.target));
   return out;

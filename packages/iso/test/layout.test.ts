@@ -145,7 +145,8 @@ describe('ISO 9660 layout', () => {
     const px = new ByteView(encodePX(0o100644, 1, 1000, 1000));
     expect(px.length).toBe(PX_LENGTH);
     expect(px.u32(4)).toBe(0o100644);
-    expect(encodeTF(0, 0, 0).length).toBe(TF_LENGTH);
+    expect(encodeTF(0, 0).length).toBe(TF_LENGTH);
+    expect(TF_LENGTH).toBe(19);
     const er = encodeER('RRIP_1991A', 'D', 'S');
     expect(er.length).toBe(8 + 12);
     expect([er[4], er[5], er[6], er[7]]).toEqual([10, 1, 1, 1]);

@@ -1,6 +1,7 @@
 import type { CommandModule } from 'yargs';
 import { fishCommand } from './fish.js';
 import { mkisoCommand } from './mkiso.js';
+import { serveCommand } from './serve.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -10,5 +11,6 @@ import { mkisoCommand } from './mkiso.js';
  */
 export const commands: CommandModule[] = [
   fishCommand as unknown as CommandModule,
+  serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
 ];

@@ -86,19 +86,21 @@ export function encodePN(major: number, minor: number): Uint8Array {
   return w.bytes;
 }
 
-/** TF with modify, access and attribute-change times (short 7-byte form), in that order (RRIP §4.1.6). */
-export function encodeTF(mtimeMs: number, atimeMs: number, ctimeMs: number): Uint8Array {
-  const len = 5 + 3 * DATE7_SIZE;
-  const w = entry('TF', len);
-  w.u8(4, TF_FLAG.modify | TF_FLAG.access | TF_FLAG.attributes, 'TF flags');
+/**
+ * TF with modification and attribute-change times (short 7-byte form), in that order (RRIP §4.1.6).
+ * The access time is left out on purpose: reading the source files (to build or serve the image)
+ * changes it, and an image must not change while it is being read.
+ */
+export function encodeTF(mtimeMs: number, ctimeMs: number): Uint8Array {
+  const w = entry('TF', TF_LENGTH);
+  w.u8(4, TF_FLAG.modify | TF_FLAG.attributes, 'TF flags');
   writeDate7(w, 5, mtimeMs, 'TF modify');
-  writeDate7(w, 5 + DATE7_SIZE, atimeMs, 'TF access');
-  writeDate7(w, 5 + 2 * DATE7_SIZE, ctimeMs, 'TF attributes');
+  writeDate7(w, 5 + DATE7_SIZE, ctimeMs, 'TF attributes');
   return w.bytes;
 }
 
-/** TF length (constant: three short-form dates). */
-export const TF_LENGTH = 5 + 3 * DATE7_SIZE;
+/** TF length (constant: two short-form dates). */
+export const TF_LENGTH = 5 + 2 * DATE7_SIZE;
 
 /** NM entries for `name` (raw bytes), split into pieces of at most MAX_ENTRY bytes with the CONTINUE flag. */
 export function encodeNM(name: Uint8Array): Uint8Array[] {
