@@ -26,7 +26,7 @@ function pe(machine = 0x8664, magic = 0x20b): Uint8Array {
 
 type Val = { name: string; type: 'REG_SZ'; data: string } | { name: string; type: 'REG_DWORD'; data: number };
 function hive(keys: Record<string, Val[]>): Uint8Array {
-  const h = Hive.create({ writable: true });
+  const h = Hive.create();
   for (const [path, vals] of Object.entries(keys)) {
     const n = h.ensurePath(path);
     for (const v of vals) h.setValue(n, v);
