@@ -56,7 +56,19 @@ function buildParser(argv: string[]): Argv {
       throw new CliUsageError(msg);
     });
   for (const c of commands) y = y.command(c);
+  skipHelpCache(y);
   return y;
+}
+
+/**
+ * yargs renders the full help text of every command it runs, in case an async handler fails
+ * and help must be shown (we never show help on failure). Rendering measures every string with
+ * Intl.Segmenter, which costs ~150 ms of start-up here, so the cache is turned off.
+ */
+function skipHelpCache(y: Argv): void {
+  const internal = (y as unknown as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } }).getInternalMethods;
+  const usage = internal?.call(y).getUsageInstance();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** A yargs parse failure (unknown option, missing argument): exit 2. */
