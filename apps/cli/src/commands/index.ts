@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { fishCommand } from './fish.js';
 import { mkisoCommand } from './mkiso.js';
 import { serveCommand } from './serve.js';
+import { diskCommand } from './disk.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -13,4 +14,5 @@ export const commands: CommandModule[] = [
   fishCommand as unknown as CommandModule,
   serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
+  diskCommand as unknown as CommandModule,
 ];
