@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { GuestError } from '@guestkit/disk/binary';
 import { commands } from './commands/index.js';
+import { splitFishArgv, setFishCommands } from './commands/fish.js';
 import { Exit, exitCodeFor } from './exit-codes.js';
 import { makeLogger } from './logging.js';
 import { makeContext, type CliContext } from './context.js';
@@ -61,9 +62,26 @@ function buildParser(argv: string[]): Argv {
 /** A yargs parse failure (unknown option, missing argument): exit 2. */
 export class CliUsageError extends Error {}
 
+/** A reader that stops early (`guestkit … | head`) closes the pipe: finish quietly, as cat does. */
+function quietOnClosedPipe(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+      throw e;
+    });
+  }
+}
+
 /** Run the CLI; returns the exit code (never throws). */
 export async function run(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   try {
+    if (argv[0] === 'fish') {
+      // guestfish command words after the options are not for yargs (they may look like options).
+      const { options, commands: words } = splitFishArgv(argv);
+      setFishCommands(words);
+      argv = options;
+    }
     await buildParser(argv).parseAsync();
     return process.exitCode === undefined ? Exit.Ok : Number(process.exitCode);
   } catch (err) {

@@ -1,6 +1,17 @@
 export * from './binary/index.js';
+export * from './errors.js';
 export * from './device/block-device.js';
 export * from './device/memory-device.js';
 export * from './device/slice-device.js';
 export * from './device/file-device.js';
 export * from './fs/file-system.js';
+export * from './image/host.js';
+export * from './image/probe.js';
+export * from './image/open-image.js';
+export type { Qcow2Header, Qcow2Snapshot } from './image/qcow2/layout.js';
+export * from './image/qcow2/qcow2-device.js';
+export * from './partitions/partition-table.js';
+export * from './partitions/create.js';
+export * from './device/cached-device.js';
+export * from './device/overlay-device.js';
+export * from './image/qcow2/create.js';
