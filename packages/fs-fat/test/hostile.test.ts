@@ -267,7 +267,7 @@ describe('directories', () => {
 describe('volume state', () => {
   it('refuses to write a dirty volume unless forced, and then leaves the flag set', () => {
     const b = volume(8 * MIB);
-    b[0x25] |= 1;
+    b[0x25] = b[0x25]! | 1;
     const dev = new MemoryDevice(b);
     const e = errorOf(() => openFat(dev, { write: true }));
     expect(e).toBeInstanceOf(UnsafeStateError);
