@@ -254,7 +254,7 @@ describe('directories', () => {
     });
     const root = openFat(new MemoryDevice(b.slice())).geometry.rootDirOffset;
     const bad = b.slice();
-    bad[root + 0x0d] ^= 0xff; // checksum of the first LFN slot of "A Long Name.txt"
+    bad[root + 0x0d] = bad[root + 0x0d]! ^ 0xff; // checksum of the first LFN slot of "A Long Name.txt"
     const fs = openFat(new MemoryDevice(bad));
     expect(fs.readdir('/').map((e) => e.name)).toEqual(['ALONGN~1.TXT', 'second long name.txt']);
     expect(fs.stat('/alongn~1.txt').size).toBe(1);
