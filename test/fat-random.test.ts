@@ -15,7 +15,7 @@ import { bytes, mkfsFat, openRw, verifyFs, verifyImage, type Model } from '../pa
  * fsck.fat -n, mdir and mcopy, and reopened from disk.
  */
 const TOOLS = ['mkfs.fat', 'fsck.fat', 'mdir', 'mcopy'];
-const OPS = Number(process.env.GUESTKIT_FAT_RANDOM_OPS ?? 2500);
+const OPS = Number(process.env.GUESTKIT_FAT_RANDOM_OPS ?? 2000);
 const CHECK_EVERY = 500;
 
 const VOLUMES = [
