@@ -331,6 +331,23 @@ export class NtfsFileSystem implements FileSystem {
     return st;
   }
 
+  /**
+   * The $DATA streams of a file: "" for the unnamed one (absent on some metadata files and on
+   * directories) and every named stream, with sizes as recorded.
+   * @throws NotFoundError
+   */
+  dataStreams(path: string): { name: string; size: number }[] {
+    const r = this.resolve(path);
+    if (!r || r.stream) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such file or directory`, { path });
+    const view = this.vol.view(r.record);
+    const out = new Map<string, number>();
+    for (const a of view.attrs) {
+      if (a.type !== AttrType.Data || out.has(a.name)) continue;
+      out.set(a.name, this.vol.streamInfo(view, AttrType.Data, a.name)!.dataSize);
+    }
+    return [...out].map(([name, size]) => ({ name, size }));
+  }
+
   readdir(path: string): DirEntry[] {
     const r = this.resolve(path);
     if (!r || r.stream) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such directory`, { path });
@@ -348,7 +365,7 @@ export class NtfsFileSystem implements FileSystem {
       const a = key.fileAttributes;
       let type: FileType = a & FileAttr.DupFileNameIndexPresent ? 'directory' : 'file';
       if (a & FileAttr.ReparsePoint && (key.reparseTag === ReparseTag.Symlink || key.reparseTag === ReparseTag.MountPoint)) type = 'symlink';
-      out.push({ name: key.name, type, size: key.dataSize, inode: entry.record, mtime: ftDate(key.lastDataChangeTime), attributes: a });
+      out.push({ name: key.name, type, size: key.dataSize, inode: entry.record, mtime: new Date(Math.floor(key.mtimeMs)), attributes: a });
     }
     return out;
   }
