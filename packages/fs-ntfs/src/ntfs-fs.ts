@@ -359,7 +359,7 @@ export class NtfsFileSystem implements FileSystem {
   /** Entries of a directory record, each file once under its long name, "." left out. */
   protected listRecord(record: number): DirEntry[] {
     const out: DirEntry[] = [];
-    for (const { entry, key } of this.dir(record).entries()) {
+    for (const { entry, key } of this.dir(record).list()) {
       if (key.namespace === Namespace.Dos) continue;
       if (entry.record === record && key.name === '.') continue;
       const a = key.fileAttributes;

@@ -119,11 +119,20 @@ export class DirectoryIndex {
    * @throws LoopError, LimitError, FormatError
    */
   *entries(): Generator<FoundEntry> {
+    yield* this.list();
+  }
+
+  /**
+   * Every entry in collation order (in-order walk), as an array. `visited` guards against
+   * cycles, the depth and the entry count are bounded.
+   * @throws LoopError, LimitError, FormatError
+   */
+  list(): FoundEntry[] {
     const visited = new Set<number>();
-    let count = 0;
+    const out: FoundEntry[] = [];
     const rn = this.view.base.recordNumber;
-    const self = this;
-    function* walk(node: IndexNode, depth: number): Generator<FoundEntry> {
+    const where = `record ${rn} index entry`;
+    const walk = (node: IndexNode, depth: number): void => {
       if (depth > NtfsLimits.maxIndexDepth) {
         throw new LimitError(NtfsCode.Limit, `record ${rn}: index deeper than ${NtfsLimits.maxIndexDepth}`, { record: rn });
       }
@@ -131,14 +140,15 @@ export class DirectoryIndex {
         if (e.flags & IndexEntryFlags.Node) {
           if (visited.has(e.subVcn)) throw new LoopError(NtfsCode.Loop, `record ${rn}: index block VCN ${e.subVcn} is reached twice (loop)`, { record: rn, vcn: e.subVcn });
           visited.add(e.subVcn);
-          yield* walk(self.node(e.subVcn), depth + 1);
+          walk(this.node(e.subVcn), depth + 1);
         }
         if (e.flags & IndexEntryFlags.End) break;
-        if (++count > NtfsLimits.maxDirEntries) throw new LimitError(NtfsCode.Limit, `record ${rn}: more than ${NtfsLimits.maxDirEntries} entries`, { record: rn });
-        yield { entry: e, key: decodeFileName(e.key, `record ${rn} index entry`) };
+        if (out.length >= NtfsLimits.maxDirEntries) throw new LimitError(NtfsCode.Limit, `record ${rn}: more than ${NtfsLimits.maxDirEntries} entries`, { record: rn });
+        out.push({ entry: e, key: decodeFileName(e.key, where) });
       }
-    }
-    yield* walk(this.root, 0);
+    };
+    walk(this.root, 0);
+    return out;
   }
 
   /**

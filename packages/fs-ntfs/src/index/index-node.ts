@@ -84,7 +84,8 @@ export function decodeFileName(b: Uint8Array, where: string, base = 0): FileName
   if (b.length < FILE_NAME.HEADER || FILE_NAME.HEADER + b[FILE_NAME.nameLength]! * 2 > b.length) {
     throw new FormatError(NtfsCode.BadIndex, `${where} @ ${hex(base)}: $FILE_NAME of ${b.length} bytes is too short for its name`, { where, offset: base, length: b.length });
   }
-  return new FileNameValue(b.slice(0, FILE_NAME.HEADER + b[FILE_NAME.nameLength]! * 2));
+  // a view: index nodes are immutable once parsed (writers replace whole nodes)
+  return new FileNameValue(b);
 }
 
 /**
