@@ -1,5 +1,7 @@
 import type { CommandModule } from 'yargs';
+import { bcdCommand } from './bcd.js';
 import { fishCommand } from './fish.js';
+import { inspectCommand } from './inspect.js';
 import { mkisoCommand } from './mkiso.js';
 import { serveCommand } from './serve.js';
 import { diskCommand } from './disk.js';
@@ -11,6 +13,8 @@ import { diskCommand } from './disk.js';
  * (This file merges with git's union driver, see .gitattributes: keep one import and one entry per line.)
  */
 export const commands: CommandModule[] = [
+  inspectCommand as unknown as CommandModule,
+  bcdCommand as unknown as CommandModule,
   fishCommand as unknown as CommandModule,
   serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
