@@ -70,6 +70,13 @@ export class NtfsVolume {
     return vol;
   }
 
+  /** Re-read $MFT's own mapping (after the writer grew it) and drop every cache. */
+  reload(): void {
+    this.records.clear();
+    this.views.clear();
+    this.loadMft();
+  }
+
   /** Number of MFT records the $MFT data holds. */
   get recordCount(): number {
     return Math.floor(this.mft.size / this.recordSize);

@@ -208,7 +208,7 @@ export class Hive extends HiveReader {
 
   /** A writer over the current buffer (allocation may replace the buffer: never keep one across an alloc). */
   private get wr(): ByteWriter {
-    return new ByteWriter(this.image.buf);
+    return this.image.writer;
   }
 
   private w(): ByteWriter {
@@ -283,6 +283,7 @@ export class Hive extends HiveReader {
     const nameSize = utf16Size(name);
     if (nameSize > low) this.setNkField(parent, NK.maxSubkeyNameLen, maxRaw - low + Math.min(nameSize, 0xffff));
     this.touch(parent, ts);
+    this.noteChildAdded(parent, name, nk as NodeRef);
     this.changes.keysAdded++;
     this.syncStats();
     return nk as NodeRef;
@@ -338,6 +339,7 @@ export class Hive extends HiveReader {
     const nl = removeSubkey(ctx, list, node);
     setSubkeyListField(ctx, parent, nl);
     this.setNkField(parent, NK.subkeyCount, count - 1);
+    this.dropSubkeyIndex(parent);
     this.touch(parent, this.now());
     const freedSk = new Set<number>();
     for (const p of plan) {
@@ -354,6 +356,7 @@ export class Hive extends HiveReader {
         }
       }
       alloc.free(p.nk);
+      this.dropSubkeyIndex(p.nk);
     }
     this.changes.keysDeleted += keys;
     this.changes.valuesDeleted += valuesRemoved;
@@ -420,7 +423,9 @@ export class Hive extends HiveReader {
       this.wr.u32(db + CELL_HEADER + DB.segmentList, list - HBIN_BASE, 'db list');
       for (let i = 0; i < nseg; i++) {
         const part = data.subarray(i * BIG_DATA_SEGMENT, Math.min(data.length, (i + 1) * BIG_DATA_SEGMENT));
-        const seg = alloc.alloc(part.length);
+        // Windows allocates every segment at full size, the last one zero-padded (and hivex
+        // reads a segment as its cell size minus 8, so a tight last cell would lose bytes).
+        const seg = alloc.alloc(BIG_DATA_SEGMENT);
         this.wr.bytesAt(seg + CELL_HEADER, part, 'db segment');
         this.wr.u32(list + CELL_HEADER + i * 4, seg - HBIN_BASE, 'db segment entry');
       }

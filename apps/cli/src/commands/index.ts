@@ -4,6 +4,7 @@ import { fishCommand } from './fish.js';
 import { inspectCommand } from './inspect.js';
 import { mkisoCommand } from './mkiso.js';
 import { serveCommand } from './serve.js';
+import { diskCommand } from './disk.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -17,4 +18,5 @@ export const commands: CommandModule[] = [
   fishCommand as unknown as CommandModule,
   serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
+  diskCommand as unknown as CommandModule,
 ];

@@ -7,8 +7,11 @@ import { RegType } from '../layout/value-types.js';
 import { DEFAULT_LIMITS, type HiveLimits } from '../limits.js';
 import type { HiveImage } from './hive-image.js';
 import { absRef, badRef, badType, needCell, overflow } from './cell-ref.js';
-import { decodeName, decodeNameRange, namesEqual } from './names.js';
+import { decodeName, decodeNameRange, namesEqual, upcaseName } from './names.js';
 import { decodeRegValue, decodeRegString, decodeMultiSz, type RegValue } from './value-decode.js';
+
+/** Subkey indexes kept at once (a bound on memory for long-running readers). */
+const MAX_CACHED_INDEXES = 50_000;
 
 /** A key (nk cell), as its file offset — the same number hivex uses as a node handle. */
 export type NodeRef = number & { readonly __brand: 'HiveNode' };
@@ -262,12 +265,38 @@ export class HiveReader {
     this.warn({ offset: list, signature: sigText(sig) }, 'not a subkey list: skipped (unsafe)');
   }
 
-  /** The subkey with this name (Windows case-insensitive compare), or undefined. */
+  /** Per-key index of subkeys by upper-cased name, built on the first lookup (writers keep it current). */
+  private readonly childIndex = new Map<number, Map<string, NodeRef>>();
+
+  /**
+   * The subkey with this name (Windows case-insensitive compare), or undefined. The first
+   * lookup under a key reads all its subkey names once; later lookups are map hits.
+   */
   child(n: NodeRef, name: string): NodeRef | undefined {
+    return this.subkeyIndex(n).get(upcaseName(name));
+  }
+
+  protected subkeyIndex(n: NodeRef): Map<string, NodeRef> {
+    let idx = this.childIndex.get(n);
+    if (idx) return idx;
+    idx = new Map();
     for (const c of this.children(n)) {
-      if (namesEqual(this.nodeName(c), name)) return c;
+      const k = upcaseName(this.nodeName(c));
+      if (!idx.has(k)) idx.set(k, c); // duplicates (corrupt hives): the first wins, like a scan
     }
-    return undefined;
+    if (this.childIndex.size >= MAX_CACHED_INDEXES) this.childIndex.clear();
+    this.childIndex.set(n, idx);
+    return idx;
+  }
+
+  /** Forget the subkey index of a key (after its subkey list changed). */
+  protected dropSubkeyIndex(n: number): void {
+    this.childIndex.delete(n);
+  }
+
+  /** Update a cached subkey index after adding a child, if that index exists. */
+  protected noteChildAdded(parent: number, name: string, child: NodeRef): void {
+    this.childIndex.get(parent)?.set(upcaseName(name), child);
   }
 
   /**
