@@ -53,8 +53,11 @@ export interface CheckReport {
   files: number;
   /** Clusters owned by files and directories (including a FAT32 root). */
   usedClusters: number;
-  /** Clusters marked in use in the FAT that nothing owns (harmless; fsck.fat frees them). */
-  lostClusters: number;
+  /**
+   * Clusters in use (or bad) in the FAT that nothing owns (harmless; fsck.fat frees them), when
+   * the free count is known without a full FAT scan (FAT32 FSInfo, or after statfs()).
+   */
+  lostClusters: number | undefined;
 }
 
 /** One item of walk(). */
@@ -502,12 +505,11 @@ export class FatFileSystem implements FileSystem {
         }
       }
     }
-    let inFat = 0;
-    for (let c = 2; c <= g.maxCluster; c++) {
-      const v = this.fat.get(c);
-      if (v !== 0 && v !== this.fat.badMark) inFat++;
-    }
-    return { directories, files, usedClusters: used, lostClusters: Math.max(0, inFat - used) };
+    // Lost clusters come from the free count when it is already known (FSInfo); the check does
+    // not scan the whole FAT just for this informational figure.
+    const free = this.fat.freeCount;
+    const lost = free === undefined ? undefined : Math.max(0, g.clusterCount - free - used);
+    return { directories, files, usedClusters: used, lostClusters: lost };
   }
 
   private shortChain(path: string, size: number, bytes: number): FormatError {
