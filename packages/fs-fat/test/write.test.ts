@@ -94,6 +94,31 @@ describe('fs-fat write semantics', () => {
     expect(() => fs.open('/dir')).toThrowError(UsageError);
   });
 
+  it('grows files through handles without writing every byte twice, and never exposes stale data', () => {
+    // mkfs leaves the data area as it was: every free cluster here is full of stale 0xFF bytes.
+    const dev = new MemoryDevice(new Uint8Array(8 * MIB).fill(0xff));
+    mkfs(dev, { serial: 1 });
+    const fs = openFat(dev, { write: true, clock: () => T });
+    const cs = fs.geometry.clusterSize;
+    const h = fs.open('/new', { create: true });
+    h.truncate(8 * cs);
+    const oldCluster = fs.stat('/new').inode;
+    const all = new Uint8Array(8 * cs);
+    h.readAt(0, all);
+    expect(all.every((b) => b === 0)).toBe(true);
+    expect(fs.readFile('/new').every((b) => b === 0)).toBe(true);
+    h.writeAt(3 * cs, new Uint8Array([1, 2, 3]));
+    h.readAt(0, all);
+    expect([...all.subarray(3 * cs - 1, 3 * cs + 4)]).toEqual([0, 1, 2, 3, 0]);
+    expect(all.filter((b) => b !== 0).length).toBe(3);
+    h.close();
+    fs.flush();
+    const off = fs.geometry.dataOffset + (oldCluster - 2) * cs;
+    const disk = dev.bytes.subarray(off, off + 8 * cs);
+    expect(disk.filter((b) => b !== 0).length).toBe(3); // zeros are on disk after close
+    expect(fs.check().files).toBe(1);
+  });
+
   it('limits files to 4 GiB - 1 without allocating', () => {
     const { fs } = fresh();
     const h = fs.open('/big', { create: true });
