@@ -2,19 +2,20 @@
  * `pnpm bench fat`: copy a 50 MiB file into and out of a FAT32 image (512 MiB, 4 KiB clusters,
  * made by mkfs.fat), guestkit versus mtools `mcopy`, in the same run, interleaved.
  *
- * Fairness: mcopy is a separate process, so guestkit runs as a separate process too — a small
- * node script over the built dist (`packages/*\/dist`, what `guestkit fish` loads), timed from
- * spawn to exit; it streams in 1 MiB pieces like mcopy. Neither side fsyncs (mcopy does not; the
- * script's device skips fsync to match). Each "into" run starts from a fresh copy of the same
- * empty image, copied before the clock starts. The guestkit process runs without
- * NODE_EXTRA_CA_CERTS: when set (as on the build machines) node parses the whole CA bundle at
- * startup (~100 ms of CPU) though no TLS is used; node's bare startup with and without it is
- * printed too.
+ * Fairness: mcopy is a separate process, so guestkit is timed as a process too, from spawn to
+ * exit: the CLI as users run it (`guestkit fish --rw -a IMG -m /dev/sda upload SRC /big.bin`,
+ * `guestkit fish -a IMG -m /dev/sda download /big.bin DST`; the bundled CLI with its V8 code
+ * cache). The images live on /dev/shm when it exists, because the CLI fsyncs before it exits and
+ * mcopy never does: on tmpfs an fsync costs nothing, so neither side pays for durability the other
+ * skips. Each "into" run starts from a fresh copy of the same empty image, made before the clock
+ * starts. guestkit runs without NODE_EXTRA_CA_CERTS: when set (as on the build machines) node
+ * parses the whole CA bundle at startup (~100 ms of CPU) though no TLS is used; node's bare
+ * start-up with and without it is printed.
  *
- * Extra rows (informative): the same script bundled into one file with esbuild (what a bundled
- * CLI would cost to start), and the library alone inside one warm process.
+ * Informative rows: a small script over the unbundled dist (ES modules), and the library alone
+ * inside one warm process (not a fair comparison: no process start-up at all).
  *
- * Options (env): BENCH_RUNS (default 7), BENCH_MIB (default 50).
+ * Options (env): BENCH_RUNS (default 7), BENCH_MIB (default 50), GUESTKIT_TMP (work directory).
  */
 import { spawnSync, type SpawnSyncOptions } from 'node:child_process';
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -34,6 +35,8 @@ const MIB = Number(process.env.BENCH_MIB ?? 50);
 const diskDist = join(root, 'packages/disk/dist/index.js');
 const fatDist = join(root, 'packages/fs-fat/dist/index.js');
 const TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : undefined;
+const CLI = join(root, 'apps/cli/bin/guestkit');
+const WORK = process.env.GUESTKIT_TMP ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir());
 
 const mtoolsEnv = { ...process.env, MTOOLS_SKIP_CHECK: '1' };
 const nodeEnv: NodeJS.ProcessEnv = { ...process.env };
@@ -54,6 +57,12 @@ function run(cmd: string, args: string[], opts: SpawnSyncOptions = {}): Sample {
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${r.status}): ${err}`);
   const m = /@@([\d.]+) ([\d.]+)/.exec(err);
   return { wall, cpu: m ? (Number(m[1]) + Number(m[2])) * 1000 : NaN };
+}
+
+/** Copy an image keeping its holes (a 512 MiB image is mostly holes; tmpfs keeps them). */
+function copyImage(from: string, to: string): void {
+  const r = spawnSync('cp', ['--sparse=always', from, to]);
+  if (r.status !== 0) copyFileSync(from, to);
 }
 
 const sha = (p: string): string => createHash('sha256').update(readFileSync(p)).digest('hex');
@@ -115,15 +124,19 @@ function bundle(entry: string, out: string): string | undefined {
   }
 }
 
-async function inProcess(src: string, base: string, work: string, withFile: string, dir: string): Promise<{ into: number[]; out: number[] }> {
+async function inProcess(src: string, base: string, work: string, withFile: string, dir: string): Promise<{ into: number[]; out: number[]; intoCpu: number[]; outCpu: number[] }> {
   const { FileDevice } = (await import(diskDist)) as typeof import('@guestkit/disk');
   const { openFat } = (await import(fatDist)) as typeof import('@guestkit/fs-fat');
   const fs = await import('node:fs');
   const into: number[] = [];
   const out: number[] = [];
+  const intoCpu: number[] = [];
+  const outCpu: number[] = [];
+  const cpuMs = (c: NodeJS.CpuUsage): number => (c.user + c.system) / 1000;
   const buf = Buffer.allocUnsafe(1 << 20);
   for (let i = 0; i <= RUNS; i++) {
-    copyFileSync(base, work);
+    copyImage(base, work);
+    let c0 = process.cpuUsage();
     let t = performance.now();
     const dev = FileDevice.open(work, { write: true });
     dev.flush = () => {};
@@ -140,7 +153,11 @@ async function inProcess(src: string, base: string, work: string, withFile: stri
     h.close();
     vol.close();
     dev.close();
-    if (i) into.push(performance.now() - t);
+    if (i) {
+      into.push(performance.now() - t);
+      intoCpu.push(cpuMs(process.cpuUsage(c0)));
+    }
+    c0 = process.cpuUsage();
     t = performance.now();
     const rdev = FileDevice.open(withFile);
     const rvol = openFat(rdev);
@@ -153,13 +170,17 @@ async function inProcess(src: string, base: string, work: string, withFile: stri
     }
     fs.closeSync(ofd);
     rdev.close();
-    if (i) out.push(performance.now() - t);
+    if (i) {
+      out.push(performance.now() - t);
+      outCpu.push(cpuMs(process.cpuUsage(c0)));
+    }
   }
-  return { into, out };
+  return { into, out, intoCpu, outCpu };
 }
 
 async function main(): Promise<void> {
-  const dir = mkdtempSync(join(process.env.GUESTKIT_TMP ?? tmpdir(), 'gk-bench-fat-'));
+  if (!existsSync(join(root, 'apps/cli/dist/main.js'))) throw new Error('build first: pnpm build');
+  const dir = mkdtempSync(join(WORK, 'gk-bench-fat-'));
   try {
     const base = join(dir, 'base.img');
     const withFile = join(dir, 'with-file.img');
@@ -167,7 +188,7 @@ async function main(): Promise<void> {
     const src = join(dir, 'big.bin');
     writeFileSync(src, randomBytes(MIB * 1024 * 1024));
     run('mkfs.fat', ['-C', '-F', '32', '-i', '12345678', base, String(512 * 1024)]);
-    copyFileSync(base, withFile);
+    copyImage(base, withFile);
     run('mcopy', ['-i', withFile, src, '::/big.bin'], { env: mtoolsEnv });
     const inJs = join(dir, 'copy-in.mjs');
     const outJs = join(dir, 'copy-out.mjs');
@@ -182,29 +203,39 @@ async function main(): Promise<void> {
       if (keep) (s[k] ??= []).push(v);
     };
     for (let i = 0; i <= RUNS; i++) {
-      const keep = i > 0; // the first round warms caches up
-      copyFileSync(base, work);
+      const keep = i > 0; // the first round warms caches up (and writes the CLI's code cache)
+      copyImage(base, work);
+      add('cliIn', run(CLI, ['fish', '--rw', '-a', work, '-m', '/dev/sda', 'upload', src, '/big.bin'], { env: nodeEnv }), keep);
+      if (i === RUNS) {
+        // the CLI's image: fsck.fat clean, mcopy reads back the same bytes
+        const fsck = spawnSync('fsck.fat', ['-n', work], { encoding: 'utf8' });
+        if (fsck.status !== 0) throw new Error(`fsck.fat after guestkit fish upload:\n${fsck.stdout}`);
+        run('mcopy', ['-n', '-i', work, '::/big.bin', join(dir, 'check-cli.bin')], { env: mtoolsEnv });
+        if (sha(join(dir, 'check-cli.bin')) !== want) throw new Error('mcopy read back different bytes from the CLI-written image');
+      }
+      copyImage(base, work);
       add('gkIn', run(process.execPath, [inJs, src, work, '/big.bin'], { env: nodeEnv }), keep);
       if (i === RUNS) {
-        // guestkit's image: fsck.fat clean, mcopy reads back the same bytes
+        // the script's image: fsck.fat clean, mcopy reads back the same bytes
         const fsck = spawnSync('fsck.fat', ['-n', work], { encoding: 'utf8' });
         if (fsck.status !== 0) throw new Error(`fsck.fat after guestkit copy-in:\n${fsck.stdout}`);
         run('mcopy', ['-n', '-i', work, '::/big.bin', join(dir, 'check.bin')], { env: mtoolsEnv });
         if (sha(join(dir, 'check.bin')) !== want) throw new Error('mcopy read back different bytes from the guestkit-written image');
       }
-      copyFileSync(base, work);
+      copyImage(base, work);
       add('mcIn', run('mcopy', ['-i', work, src, '::/big.bin'], { env: mtoolsEnv }), keep);
       if (inBundle) {
-        copyFileSync(base, work);
+        copyImage(base, work);
         add('gkInB', run(process.execPath, [inBundle, src, work, '/big.bin'], { env: nodeEnv }), keep);
       }
+      add('cliOut', run(CLI, ['fish', '-a', withFile, '-m', '/dev/sda', 'download', '/big.bin', join(dir, 'cli-out.bin')], { env: nodeEnv }), keep);
       add('gkOut', run(process.execPath, [outJs, withFile, '/big.bin', join(dir, 'gk-out.bin')], { env: nodeEnv }), keep);
       add('mcOut', run('mcopy', ['-n', '-i', withFile, '::/big.bin', join(dir, 'mc-out.bin')], { env: mtoolsEnv }), keep);
       if (outBundle) add('gkOutB', run(process.execPath, [outBundle, withFile, '/big.bin', join(dir, 'gk-outb.bin')], { env: nodeEnv }), keep);
       add('nodeCa', run(process.execPath, ['-e', '0'], { env: process.env }), keep);
       add('node', run(process.execPath, ['-e', '0'], { env: nodeEnv }), keep);
     }
-    for (const f of ['gk-out.bin', 'mc-out.bin', ...(outBundle ? ['gk-outb.bin'] : [])]) {
+    for (const f of ['cli-out.bin', 'gk-out.bin', 'mc-out.bin', ...(outBundle ? ['gk-outb.bin'] : [])]) {
       if (sha(join(dir, f)) !== want) throw new Error(`copy-out ${f} differs from the source`);
     }
     const lib = await inProcess(src, base, work, withFile, dir);
@@ -213,31 +244,35 @@ async function main(): Promise<void> {
     const wall = (k: string): number => median(s[k]!.map((x) => x.wall));
     const cpu = (k: string): number => median(s[k]!.map((x) => x.cpu));
     const rows: Row[] = [
-      { what: `copy ${MIB} MiB into FAT32 image (process, built dist)`, guestkitMs: wall('gkIn'), nativeMs: wall('mcIn'), native: 'mcopy', target: 1.0 },
-      { what: `copy ${MIB} MiB out of FAT32 image (process, built dist)`, guestkitMs: wall('gkOut'), nativeMs: wall('mcOut'), native: 'mcopy', target: 1.0 },
+      { what: `copy ${MIB} MiB into FAT32 image: guestkit fish upload`, guestkitMs: wall('cliIn'), nativeMs: wall('mcIn'), native: 'mcopy', target: 1.0 },
+      { what: `copy ${MIB} MiB out of FAT32 image: guestkit fish download`, guestkitMs: wall('cliOut'), nativeMs: wall('mcOut'), native: 'mcopy', target: 1.0 },
     ];
-    const extra: Row[] = [];
+    const extra: Row[] = [
+      { what: `into (node script over the unbundled dist)`, guestkitMs: wall('gkIn'), nativeMs: wall('mcIn'), native: 'mcopy' },
+      { what: `out of (node script over the unbundled dist)`, guestkitMs: wall('gkOut'), nativeMs: wall('mcOut'), native: 'mcopy' },
+    ];
     if (s.gkInB) extra.push({ what: `into (process, one-file esbuild bundle)`, guestkitMs: wall('gkInB'), nativeMs: wall('mcIn'), native: 'mcopy' });
     if (s.gkOutB) extra.push({ what: `out of (process, one-file esbuild bundle)`, guestkitMs: wall('gkOutB'), nativeMs: wall('mcOut'), native: 'mcopy' });
     extra.push({ what: `into (library in a warm process; not a fair comparison)`, guestkitMs: median(lib.into), nativeMs: wall('mcIn'), native: 'mcopy' });
     extra.push({ what: `out of (library in a warm process; not a fair comparison)`, guestkitMs: median(lib.out), nativeMs: wall('mcOut'), native: 'mcopy' });
 
-    console.log(`runs: ${RUNS} (+1 warm-up), interleaved; image: 512 MiB FAT32, 4 KiB clusters (mkfs.fat); node ${process.version}; load average at start ${(await import('node:os')).loadavg()[0]!.toFixed(2)}`);
+    console.log(`runs: ${RUNS} (+1 warm-up), interleaved; image: 512 MiB FAT32, 4 KiB clusters (mkfs.fat) in ${WORK}; node ${process.version}; load average at start ${(await import('node:os')).loadavg()[0]!.toFixed(2)} on ${(await import('node:os')).cpus().length} CPUs`);
     console.log('\nWall time (median):');
     printRows(rows);
     console.log('\nInformative:');
     printRows(extra);
     if (TIME) {
       console.log('\nCPU time, user+sys (median ms, from /usr/bin/time) — less sensitive to a busy machine:');
-      console.log('| what | guestkit | guestkit bundle | mcopy |');
-      console.log('| --- | ---: | ---: | ---: |');
-      console.log(`| into | ${cpu('gkIn').toFixed(0)} | ${s.gkInB ? cpu('gkInB').toFixed(0) : '-'} | ${cpu('mcIn').toFixed(0)} |`);
-      console.log(`| out of | ${cpu('gkOut').toFixed(0)} | ${s.gkOutB ? cpu('gkOutB').toFixed(0) : '-'} | ${cpu('mcOut').toFixed(0)} |`);
-      console.log(`| node -e 0 (startup alone) | ${cpu('node').toFixed(0)} | | |`);
+      console.log('| what | guestkit fish | script (dist) | script (one-file bundle) | mcopy |');
+      console.log('| --- | ---: | ---: | ---: | ---: |');
+      console.log(`| into | ${cpu('cliIn').toFixed(0)} | ${cpu('gkIn').toFixed(0)} | ${s.gkInB ? cpu('gkInB').toFixed(0) : '-'} | ${cpu('mcIn').toFixed(0)} |`);
+      console.log(`| out of | ${cpu('cliOut').toFixed(0)} | ${cpu('gkOut').toFixed(0)} | ${s.gkOutB ? cpu('gkOutB').toFixed(0) : '-'} | ${cpu('mcOut').toFixed(0)} |`);
+      console.log(`| node -e 0 (start-up alone) | ${cpu('node').toFixed(0)} | | | |`);
+      console.log(`| library in a warm process (process.cpuUsage): into ${median(lib.intoCpu).toFixed(0)}, out of ${median(lib.outCpu).toFixed(0)} | | | | |`);
     }
     console.log(`\nnode -e 0 wall (median): ${wall('node').toFixed(1)} ms without NODE_EXTRA_CA_CERTS, ${wall('nodeCa').toFixed(1)} ms with the environment as given` +
       (process.env.NODE_EXTRA_CA_CERTS ? ` (NODE_EXTRA_CA_CERTS=${process.env.NODE_EXTRA_CA_CERTS})` : ''));
-    console.log('verified: fsck.fat -n clean on the guestkit-written image; mcopy reads back the same SHA-256; every copy-out equals the source.');
+    console.log('verified: fsck.fat -n clean on the guestkit-written images; mcopy reads back the same SHA-256; every copy-out equals the source.');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
