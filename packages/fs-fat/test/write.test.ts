@@ -1,4 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hasTool, inCI, runToolStatus } from '../../../test/support/tools.js';
 import {
   ExistsError, LimitError, MemoryDevice, NotFoundError, OutOfRangeError, ReadOnlyError, UsageError,
 } from '@guestkit/disk';
@@ -8,11 +12,40 @@ import { mkfs, openFat, FatCode, type FatFileSystem } from '@guestkit/fs-fat';
 const MIB = 1024 * 1024;
 const T = new Date('2024-06-01T12:00:00Z');
 
+/** Every volume a test wrote; afterEach flushes it and has fsck.fat -n check it. */
+const written: { dev: MemoryDevice; fs: FatFileSystem }[] = [];
+
 function fresh(size = 8 * MIB, type?: 'fat12' | 'fat16' | 'fat32'): { dev: MemoryDevice; fs: FatFileSystem } {
   const dev = new MemoryDevice(size);
   mkfs(dev, { type, serial: 1 });
-  return { dev, fs: openFat(dev, { write: true, clock: () => T }) };
+  const v = { dev, fs: openFat(dev, { write: true, clock: () => T }) };
+  written.push(v);
+  return v;
 }
+
+afterEach(() => {
+  const vols = written.splice(0);
+  if (!hasTool('fsck.fat')) {
+    if (inCI) throw new Error('fsck.fat missing under CI');
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'gk-fat-unit-'));
+  try {
+    for (const [i, v] of vols.entries()) {
+      try {
+        v.fs.flush();
+      } catch {
+        /* closed */
+      }
+      const img = join(dir, `${i}.img`);
+      writeFileSync(img, v.dev.bytes);
+      const r = runToolStatus('fsck.fat', ['-n', img]);
+      expect(r.status, `fsck.fat -n after the test:\n${r.stdout}${r.stderr}`).toBe(0);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s);
 const dec = (b: Uint8Array): string => new TextDecoder().decode(b);
 
@@ -99,6 +132,7 @@ describe('fs-fat write semantics', () => {
     const dev = new MemoryDevice(new Uint8Array(8 * MIB).fill(0xff));
     mkfs(dev, { serial: 1 });
     const fs = openFat(dev, { write: true, clock: () => T });
+    written.push({ dev, fs });
     const cs = fs.geometry.clusterSize;
     const h = fs.open('/new', { create: true });
     h.truncate(8 * cs);
