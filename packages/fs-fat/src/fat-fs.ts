@@ -590,7 +590,13 @@ export class FatFileSystem implements FileSystem {
   }
 
   private releaseTransient(st: FileState): void {
-    if (st.refs === 0) this.files.delete(`${st.dirKey}:${st.slot}`);
+    if (st.refs === 0) this.forget(st);
+  }
+
+  /** Drop a file state from the map — only if the map still holds this one (the slot may be reused). */
+  private forget(st: FileState): void {
+    const key = `${st.dirKey}:${st.slot}`;
+    if (this.files.get(key) === st) this.files.delete(key);
   }
 
   private loadRuns(st: FileState): Run[] {
@@ -995,7 +1001,7 @@ export class FatFileSystem implements FileSystem {
       this.fat.free(runs);
       this.fat.writeBack();
       st.deleted = true;
-      this.files.delete(`${st.dirKey}:${st.slot}`);
+      this.forget(st);
     });
   }
 
@@ -1140,7 +1146,7 @@ export class FatFileSystem implements FileSystem {
   _release(st: FileState): void {
     if (!this.closed && !this.readOnly && st.valid < st.size) this.op(() => this.settle(st));
     st.refs--;
-    if (st.refs <= 0) this.files.delete(`${st.dirKey}:${st.slot}`);
+    if (st.refs <= 0) this.forget(st);
   }
 
   /**

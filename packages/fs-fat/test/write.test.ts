@@ -153,6 +153,20 @@ describe('fs-fat write semantics', () => {
     expect(fs.check().files).toBe(1);
   });
 
+  it('keeps a removed file\'s handle from disturbing the file that reuses its slot', () => {
+    const { fs } = fresh();
+    fs.writeFile('/a', enc('A'));
+    const ha = fs.open('/a', { write: true });
+    fs.unlink('/a');
+    fs.writeFile('/b', enc('B')); // takes the freed directory slot
+    const hb = fs.open('/b', { write: true });
+    ha.close();
+    hb.writeAt(1, enc('bb'));
+    expect(dec(fs.readFile('/b'))).toBe('Bbb');
+    expect(fs.open('/b').size).toBe(3);
+    hb.close();
+  });
+
   it('limits files to 4 GiB - 1 without allocating', () => {
     const { fs } = fresh();
     const h = fs.open('/big', { create: true });
