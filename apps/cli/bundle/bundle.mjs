@@ -23,6 +23,9 @@ await build({
   inject: [join(here, 'import-meta.js')],
   define: { 'import.meta.url': 'importMetaUrl' },
   alias: { 'string-width': join(here, 'string-width.js') },
+  // import() becomes require(): no real dynamic import is left for vm.Script to resolve (a code
+  // cache drops the callback that would resolve it).
+  supported: { 'dynamic-import': false },
   logLevel: 'warning',
   legalComments: 'none',
 });

@@ -88,11 +88,12 @@ function quietOnClosedPipe(): void {
 export async function run(argv: string[]): Promise<number> {
   quietOnClosedPipe();
   try {
-    if (argv[0] === 'fish') {
+    const cmdAt = argv.findIndex((a) => !a.startsWith('-'));
+    if (cmdAt >= 0 && argv[cmdAt] === 'fish') {
       // guestfish command words after the options are not for yargs (they may look like options).
-      const { options, commands: words } = splitFishArgv(argv);
+      const { options, commands: words } = splitFishArgv(argv.slice(cmdAt));
       setFishCommands(words);
-      argv = options;
+      argv = [...argv.slice(0, cmdAt), ...options];
     }
     await buildParser(argv).parseAsync();
     return process.exitCode === undefined ? Exit.Ok : Number(process.exitCode);
