@@ -227,18 +227,23 @@ export class Qcow2Device implements ImageDevice {
   private eHost = 0;
   private eBytes = 0;
   private eCopied = false;
+  /** The last decodeAt found no L2 table (or an index past the L1 table). */
+  private eNoL2 = false;
 
   /** Decode the L2 entry of guest cluster `ci` into eKind/eHost/eBytes/eCopied. */
   private decodeAt(ci: number): void {
     const l1Index = Math.floor(ci / this.l2Entries);
+    this.eNoL2 = false;
     if (l1Index >= this.header.l1Size) {
       // Only reachable for clusters past the virtual size (the header check guarantees coverage).
       this.eKind = K_UNALLOC;
+      this.eNoL2 = true;
       return;
     }
     const l2 = this.l2For(l1Index);
     if (!l2) {
       this.eKind = K_UNALLOC;
+      this.eNoL2 = true;
       return;
     }
     const off = (ci - l1Index * this.l2Entries) * 8;
@@ -300,33 +305,34 @@ export class Qcow2Device implements ImageDevice {
    */
   private nextRun(pos: number, end: number, anyHost = false): void {
     const cs = this.clusterSize;
+    const per = this.l2Entries;
     let ci = Math.floor(pos / cs);
-    const inOff = pos - ci * cs;
     this.decodeAt(ci);
     const kind = this.eKind;
     this.rKind = kind;
-    this.rHost = kind === K_DATA ? this.eHost + inOff : this.eHost;
+    this.rHost = kind === K_DATA ? this.eHost + (pos - ci * cs) : this.eHost;
     this.rBytes = this.eBytes;
-    let len = Math.min(cs - inOff, end - pos);
-    if (kind === K_COMP) {
-      this.rLen = len;
-      return;
-    }
-    let expect = this.eHost + cs;
-    let p = (ci + 1) * cs;
-    ci++;
-    while (p < end) {
-      this.decodeAt(ci);
-      if (this.eKind !== kind) break;
-      if (kind === K_DATA && !anyHost) {
-        if (this.eHost !== expect) break;
-        expect += cs;
+    let expect = this.eHost;
+    let p = pos;
+    for (let first = true; p < end; first = false) {
+      if (!first) {
+        this.decodeAt(ci);
+        if (this.eKind !== kind) break;
+        if (kind === K_DATA && !anyHost && this.eHost !== expect) break;
       }
-      len += Math.min(cs, end - p);
-      p += cs;
+      if (kind === K_UNALLOC && this.eNoL2) {
+        // No L2 table: the whole range it would map is unallocated; skip it in one step.
+        const next = (Math.floor(ci / per) + 1) * per;
+        p = Math.min(end, next * cs);
+        ci = next;
+        continue;
+      }
+      p = Math.min(end, (ci + 1) * cs);
       ci++;
+      expect += cs;
+      if (kind === K_COMP) break;
     }
-    this.rLen = len;
+    this.rLen = p - pos;
   }
 
   /**
