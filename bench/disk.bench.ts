@@ -8,7 +8,7 @@
  *    against `qemu-io` reading the same offsets from one process.
  *
  * Inputs are generated in a temporary directory (GUESTKIT_TMP or the OS temp dir) and removed.
- * Options: --runs N (default 5), --reads N (default 100000), --keep (leave the temp dir).
+ * Options: --runs=N (default 5), --reads=N (default 100000), --keep (leave the temp dir).
  */
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync, ftruncateSync, statSync } from 'node:fs';
 import { randomFillSync } from 'node:crypto';
@@ -21,9 +21,12 @@ import { createQcow2, openImage, readPartitionTable, writeGpt, CachedDevice, GPT
 import { median, printRows, runCmd, type Row } from './lib.js';
 
 const argv = process.argv.slice(2);
+/** --name=N (pnpm bench passes only arguments that start with "-"). */
 const opt = (name: string, dflt: number): number => {
-  const i = argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(argv[i + 1]) : dflt;
+  const a = argv.find((x) => x.startsWith(`--${name}=`));
+  const v = a === undefined ? dflt : Number(a.slice(name.length + 3));
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer`);
+  return v;
 };
 const RUNS = opt('runs', 5);
 const READS = opt('reads', 100_000);
@@ -126,11 +129,11 @@ const partStart = MiB;
 const partSize = GiB - 2 * MiB;
 const offsets = Array.from({ length: READS }, () => (rand() % (partSize / 4096)) * 4096);
 
-function guestkitReads(cached: boolean): number {
+function guestkitReads(cacheBlock: number): number {
   const img = openImage(disk) as Qcow2Device;
   const table = readPartitionTable(img);
   const slice = table.partitions[0]!.open();
-  const dev = cached ? new CachedDevice(slice, { blockSize: 64 * 1024, maxBytes: 64 * MiB, ownsBase: false }) : slice;
+  const dev = cacheBlock ? new CachedDevice(slice, { blockSize: cacheBlock, maxBytes: 64 * MiB, ownsBase: false }) : slice;
   const buf = new Uint8Array(4096);
   const a = performance.now();
   for (const o of offsets) dev.readAt(o, buf);
@@ -149,15 +152,18 @@ function qemuReads(): number {
 }
 
 const rNoCache: number[] = [];
-const rCache: number[] = [];
+const rCache4: number[] = [];
+const rCache64: number[] = [];
 const rQemu: number[] = [];
 for (let i = 0; i < RUNS + 1; i++) {
-  const a = guestkitReads(false);
-  const b = guestkitReads(true);
+  const a = guestkitReads(0);
+  const b = guestkitReads(4096);
+  const b2 = guestkitReads(65536);
   const c = qemuReads();
   if (i > 0) {
     rNoCache.push(a);
-    rCache.push(b);
+    rCache4.push(b);
+    rCache64.push(b2);
     rQemu.push(c);
   }
 }
@@ -165,11 +171,12 @@ for (let i = 0; i < RUNS + 1; i++) {
 const rows: Row[] = [
   { what: 'convert 1 GiB qcow2 (512 MiB data) -> raw, CLI incl. start-up', guestkitMs: median(gTimes), nativeMs: median(qTimes), native: 'qemu-img convert -O raw', target: 1.5 },
   { what: `${READS} random 4 KiB reads, qcow2 + GPT partition`, guestkitMs: median(rNoCache), nativeMs: median(rQemu), native: 'qemu-io read (one process)' },
-  { what: `${READS} random 4 KiB reads, qcow2 + GPT partition + CachedDevice (64 KiB blocks, 64 MiB)`, guestkitMs: median(rCache), nativeMs: median(rQemu), native: 'qemu-io read (one process)' },
+  { what: `${READS} random 4 KiB reads, qcow2 + GPT partition + CachedDevice (4 KiB blocks, 64 MiB)`, guestkitMs: median(rCache4), nativeMs: median(rQemu), native: 'qemu-io read (one process)' },
+  { what: `${READS} random 4 KiB reads, qcow2 + GPT partition + CachedDevice (64 KiB blocks, 64 MiB)`, guestkitMs: median(rCache64), nativeMs: median(rQemu), native: 'qemu-io read (one process)' },
 ];
 console.log('');
 printRows(rows);
 const perSec = (ms: number) => Math.round((READS / ms) * 1000).toLocaleString('en-US');
 console.log('');
-console.log(`random 4 KiB reads/s: guestkit qcow2+partition ${perSec(median(rNoCache))}, +cache ${perSec(median(rCache))}; qemu-io ${perSec(median(rQemu))} (includes qemu-io start-up)`);
+console.log(`random 4 KiB reads/s: guestkit qcow2+partition ${perSec(median(rNoCache))}, +cache (4 KiB blocks) ${perSec(median(rCache4))}, +cache (64 KiB blocks) ${perSec(median(rCache64))}; qemu-io ${perSec(median(rQemu))} (includes qemu-io start-up)`);
 cleanup();
