@@ -2,6 +2,7 @@ import type { CommandModule } from 'yargs';
 import { fishCommand } from './fish.js';
 import { mkisoCommand } from './mkiso.js';
 import { serveCommand } from './serve.js';
+import { hiveCommand } from './hive.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -13,4 +14,5 @@ export const commands: CommandModule[] = [
   fishCommand as unknown as CommandModule,
   serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
+  hiveCommand as unknown as CommandModule,
 ];
