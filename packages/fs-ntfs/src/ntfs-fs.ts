@@ -432,9 +432,17 @@ export class NtfsFileSystem implements FileSystem {
       w.resetLogFile();
       const r = fn(w);
       const done = w.commit();
-      if (done.records.includes(0)) this.vol.reload();
-      else this.vol.invalidate();
-      this.forgetDir();
+      if (done.records.includes(0)) {
+        this.vol.reload();
+        this.forgetDir();
+      } else {
+        // only what this operation changed is re-read
+        for (const n of done.records) {
+          this.vol.invalidate(n);
+          this.forgetDir(n);
+        }
+        for (const d of done.dirs) this.forgetDir(d);
+      }
       this.resetSafety();
       return r;
     } catch (e) {
