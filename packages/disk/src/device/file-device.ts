@@ -10,6 +10,8 @@ export class FileDevice implements BlockDevice {
   readonly name: string;
   readonly readOnly: boolean;
   readonly sectorSize = 512;
+  /** As an image, a plain file is a raw disk. */
+  readonly format = 'raw' as const;
   private fd: number | undefined;
   private _size: number;
 
