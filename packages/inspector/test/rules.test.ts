@@ -179,3 +179,26 @@ describe('registry rules', () => {
     expect(inspectionToXml({ operatingSystems: [os], warnings: [] })).not.toContain('<arch>');
   });
 });
+
+describe('fuzz', () => {
+  it('mutated hives and cmd.exe never make inspectGuest throw (every problem becomes a warning)', async () => {
+    const { Rng, mutate, fuzzIterations } = await import('../../../test/support/fuzz.js');
+    const sw = hive(SOFTWARE);
+    const sy = hive(SYSTEM);
+    const exe = pe();
+    const { g, fs } = guest(WINDOWS());
+    const rng = new Rng(0x1b5);
+    const n = fuzzIterations(150);
+    let warned = 0;
+    for (let i = 0; i < n; i++) {
+      fs.writeFile('/Windows/System32/config/SOFTWARE', mutate(sw, rng, [{ offset: 0x1000, length: sw.length - 0x1000 }, { offset: 0, length: 0x200 }]));
+      fs.writeFile('/Windows/System32/config/SYSTEM', mutate(sy, rng, [{ offset: 0x1000, length: sy.length - 0x1000 }]));
+      fs.writeFile('/Windows/System32/cmd.exe', mutate(exe, rng, [{ offset: 0, length: 0x100 }]));
+      const r = inspectGuest(g);
+      expect(r.operatingSystems).toHaveLength(1);
+      inspectionToXml(r);
+      if (r.operatingSystems[0]!.warnings.length) warned++;
+    }
+    expect(warned).toBeGreaterThan(0);
+  });
+});
