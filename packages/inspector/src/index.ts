@@ -29,3 +29,4 @@ export * from './bcd/edit-store.js';
 export * from './bcd/edit-ops.js';
 export * from './bcd/edit-diff.js';
 export * from './bcd/edit-session.js';
+export * from './bcd/bcd-element-doc.js';

@@ -424,7 +424,7 @@ export class BcdEditor {
     const obj = this.object(idText);
     const id = obj.id;
     if (id === BOOTMGR_ID || id === FWBOOTMGR_ID) this.refuse(`${this.label(id)} is the boot manager: without it nothing boots`, { id });
-    else if (WELL_KNOWN_OBJECTS[id]) this.refuse(`${this.label(id)} is a well-known object other entries inherit from`, { id });
+    else if (WELL_KNOWN_OBJECTS[id]) this.refuse(`${this.label(id)} is a well-known object (bcdedit also wants /f to delete one)`, { id });
     const dflt = defaultObjectId(this.store());
     if (id === dflt) this.refuse(`${id} is the default boot entry; make another entry the default first`, { id });
     for (const mgr of [BOOTMGR_ID, FWBOOTMGR_ID]) {
