@@ -100,7 +100,7 @@ export function editStoreHive(hive: Hive, name: string, ops: readonly BcdEditOp[
   const before = exportRegToString(hive);
   const editor = new BcdEditor(hive, { ...(catalog ? { catalog } : {}), ...(opts.newGuid ? { newGuid: opts.newGuid } : {}), ...(opts.force ? { force: true } : {}) });
   const results = ops.map((op) => applyBcdEdit(editor, op));
-  if (!hive.isModified && !hive.recovered) return { editor, results, bytes: undefined, regDiff: '', after: editor.store() };
+  if (!hive.isModified) return { editor, results, bytes: undefined, regDiff: '', after: editor.store() };
   const bytes = hive.serialize();
   // The new bytes must open and decode as a store on their own.
   const reopened = Hive.open(bytes, { name: `${name} (edited)` });
@@ -142,10 +142,16 @@ export function bcdPartitionCatalog(guest: GuestLike, report: () => InspectionRe
   return { partitions, letters, lettersFrom: `the drive letters of the Windows installation on ${os.root}` };
 }
 
-function guestCatalog(guest: GuestLike, log: Logger): (id: string, store: BcdStore) => BcdPartitionCatalog {
+/** The guest as inspection should see it: read-only mounts even when the guest is open for writing (a hibernated C: still inspects). */
+function readOnlyView(guest: Guest): GuestLike {
+  return { disks: guest.disks, filesystems: () => guest.filesystems(), mount: (d) => guest.mount(d, { write: false }) };
+}
+
+function guestCatalog(guest: Guest, log: Logger): (id: string, store: BcdStore) => BcdPartitionCatalog {
   let report: InspectionReport | undefined;
-  const get = (): InspectionReport => (report ??= inspectGuest(guest, { applications: false, extras: false, logger: log }));
-  return (id, store) => bcdPartitionCatalog(guest, get, store, id);
+  const view = readOnlyView(guest);
+  const get = (): InspectionReport => (report ??= inspectGuest(view, { applications: false, extras: false, logger: log }));
+  return (id, store) => bcdPartitionCatalog(view, get, store, id);
 }
 
 /** Edit a store file on the host. */
@@ -237,7 +243,7 @@ function pickStore(guest: Guest, stores: StoreLocation[], want: string | undefin
   }
   if (stores.length === 1) return stores[0]!;
   // Several: the one that boots the guest's Windows (the ESP first), as inspect --json reports it.
-  const report = inspectGuest(guest, { applications: false, extras: true, logger: log });
+  const report = inspectGuest(readOnlyView(guest), { applications: false, extras: true, logger: log });
   const booting = report.operatingSystems.map((o) => o.windows?.boot?.store).filter((s): s is { device: string; path: string } => s !== undefined);
   const hit = stores.find((s) => booting.some((b) => b.device === s.device && b.path === s.path));
   if (hit) return hit;

@@ -193,8 +193,12 @@ export class BcdEditor {
     if (before !== undefined) change.before = before;
     let key = this.elementKey(id, type);
     if (key !== undefined) {
+      // Already this value (byte for byte, or the same decoded value stored another way, e.g. a
+      // 1-byte integer or a device with trailing padding): keep the stored bytes.
       const v = this.hive.value(key, 'Element');
-      if (v !== undefined && this.hive.valueType(v) === enc.registryType && sameBytes(this.hive.valueBytes(v), enc.data)) {
+      const cur = bcdElement(obj, type)?.value;
+      const same = v !== undefined && this.hive.valueType(v) === enc.registryType && (sameBytes(this.hive.valueBytes(v), enc.data) || (cur !== undefined && sameValue(cur, value)));
+      if (same) {
         change.after = before ?? '';
         this.changes.push(change);
         return change;
@@ -456,6 +460,11 @@ function listOf(el: { value: { format: string; value: unknown } } | undefined): 
   if (v?.format === 'objectlist') return [...(v.value as string[])];
   if (v?.format === 'object') return [v.value as string];
   return [];
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  const j = (x: unknown): string => JSON.stringify(x, (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v instanceof Uint8Array ? Array.from(v) : v));
+  return j(a) === j(b);
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
