@@ -28,6 +28,7 @@ import { BcdEditor, type BcdChange, type BcdEditorOptions } from './edit-store.j
 import { bcdDeviceTarget, guestPartitionResolver, BCD_STORE_PATHS } from './locate.js';
 import { BCDE, defaultObjectId } from './format.js';
 import { bcdElement, findBcdObject, readBcdStore, type BcdStore } from './store.js';
+import type { PartitionResolver } from './device.js';
 
 export interface BcdEditOptions {
   /** Compute and report, write nothing. */
@@ -94,11 +95,13 @@ export function openStoreForEdit(bytes: Uint8Array, name: string, logs: readonly
 }
 
 /** Apply `ops` to an open store hive: new bytes, changes and diff (nothing written). */
-export function editStoreHive(hive: Hive, name: string, ops: readonly BcdEditOp[], catalog: BcdEditorOptions['catalog'], opts: BcdEditOptions = {}): {
+export function editStoreHive(hive: Hive, name: string, ops: readonly BcdEditOp[], catalog: BcdEditorOptions['catalog'], opts: BcdEditOptions & { resolve?: PartitionResolver } = {}): {
   editor: BcdEditor; results: BcdEditResult[]; bytes: Uint8Array | undefined; regDiff: string; after: BcdStore;
 } {
   const before = exportRegToString(hive);
-  const editor = new BcdEditor(hive, { ...(catalog ? { catalog } : {}), ...(opts.newGuid ? { newGuid: opts.newGuid } : {}), ...(opts.force ? { force: true } : {}) });
+  const editor = new BcdEditor(hive, {
+    ...(catalog ? { catalog } : {}), ...(opts.newGuid ? { newGuid: opts.newGuid } : {}), ...(opts.force ? { force: true } : {}), ...(opts.resolve ? { resolve: opts.resolve } : {}),
+  });
   const results = ops.map((op) => applyBcdEdit(editor, op));
   if (!hive.isModified) return { editor, results, bytes: undefined, regDiff: '', after: editor.store() };
   const bytes = hive.serialize();
@@ -169,7 +172,7 @@ export function editBcdFile(path: string, ops: readonly BcdEditOp[], opts: BcdFi
   let guest: Guest | undefined;
   try {
     if (opts.images?.length) guest = Guest.open(opts.images, { logger: log, ...(opts.format ? { format: opts.format } : {}) });
-    const r = editStoreHive(hive, path, ops, guest ? guestCatalog(guest, log) : undefined, opts);
+    const r = editStoreHive(hive, path, ops, guest ? guestCatalog(guest, log) : undefined, guest ? { ...opts, resolve: guestPartitionResolver(guest) } : opts);
     const report: BcdEditReport = {
       store: { file: path }, dryRun: Boolean(opts.dryRun), results: r.results, changes: r.editor.changes, warnings: r.editor.warnings,
       regDiff: r.regDiff, written: false, after: r.after,
@@ -263,7 +266,7 @@ export function editBcdImage(images: string[], ops: readonly BcdEditOp[], opts: 
     const raw = fs.readFile(loc.path);
     const name = `${loc.device}:${loc.path}`;
     const { hive, logsReplayed } = openStoreForEdit(raw, name, readLogs(fs, loc.path), opts);
-    const r = editStoreHive(hive, name, ops, guestCatalog(guest, log), opts);
+    const r = editStoreHive(hive, name, ops, guestCatalog(guest, log), { ...opts, resolve: guestPartitionResolver(guest) });
     const report: BcdEditReport = {
       store: { images, device: loc.device, path: loc.path }, dryRun: Boolean(opts.dryRun), results: r.results, changes: r.editor.changes,
       warnings: r.editor.warnings, regDiff: r.regDiff, written: false, after: r.after,

@@ -13,6 +13,7 @@
 import { ExistsError, NotFoundError, UsageError, isGuid } from '@guestkit/disk/binary';
 import type { Hive, NodeRef } from '@guestkit/hive';
 import { hiveKey } from '../registry/reg-tree.js';
+import type { PartitionResolver } from './device.js';
 import { parseBcdDeviceSpec, resolveBcdDevice, type BcdPartitionCatalog } from './edit-device.js';
 import { BcdEditCode } from './edit-errors.js';
 import { encodeBcdValue, parseBcdInteger, parseBcdScalar, type BcdWritableValue } from './edit-values.js';
@@ -50,6 +51,8 @@ export interface BcdEditorOptions {
   newGuid?: () => string;
   /** Skip the safety checks that refuse an edit. */
   force?: boolean;
+  /** Show partition devices in the change report as guest devices ("partition=/dev/sda3"). */
+  resolve?: PartitionResolver;
 }
 
 /** The boot manager's object lists and what they are called. */
@@ -181,7 +184,7 @@ export class BcdEditor {
     const st = this.store();
     const o = findBcdObject(st, id);
     const e = bcdElement(o, type);
-    return o && e ? elementValueLines(st, o, e).join(', ') : undefined;
+    return o && e ? elementValueLines(st, o, e, this.opts.resolve ? { resolve: this.opts.resolve } : {}).join(', ') : undefined;
   }
 
   /** Write one element (creating its key when missing). Unchanged data is not rewritten. */
