@@ -2,7 +2,7 @@
  * The BCD editor's pieces: the element-name table (and its generated document), value and
  * device encoding checked byte for byte against what Windows wrote in the real stores of
  * ../shared/testdata/bcd, device strings, the editor's verbs and safety checks, dirty stores,
- * the dry-run diff (applied back with patch(1)), and fuzzing.
+ * the dry-run diff (applied back with git apply), and fuzzing.
  */
 import { describe, expect, it } from 'vitest';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -369,7 +369,7 @@ describeWithShared('dirty stores', (shared) => {
 });
 
 describe('dry-run diff', () => {
-  itWithTools(['patch'], 'unifiedDiff output applies with patch(1) and gives the new text', () => {
+  itWithTools(['git'], 'unifiedDiff output applies with git apply (an independent patch reader) and gives the new text', () => {
     const rng = new Rng(0xd1ff);
     const t = tempDir('gk-bcd-diff-');
     try {
@@ -392,7 +392,7 @@ describe('dry-run diff', () => {
         }
         writeFileSync(join(t.dir, 'x'), A);
         writeFileSync(join(t.dir, 'x.diff'), d);
-        const r = spawnSync('patch', ['-s', '--no-backup-if-mismatch', join(t.dir, 'x'), join(t.dir, 'x.diff')], { encoding: 'utf8' });
+        const r = spawnSync('git', ['apply', '-p0', '--unsafe-paths', 'x.diff'], { cwd: t.dir, encoding: 'utf8' });
         expect(r.status, r.stdout + r.stderr + d).toBe(0);
         expect(readFileSync(join(t.dir, 'x'), 'utf8')).toBe(B);
         // hunks carry at most 3 lines of context either side
