@@ -1,4 +1,4 @@
-import { ByteView, FormatError, UnsupportedError, hex, nullLogger, type Logger } from '@guestkit/disk/binary';
+import { ByteView, ByteWriter, FormatError, UnsupportedError, hex, nullLogger, type Logger } from '@guestkit/disk/binary';
 import { HiveCode } from '../errors.js';
 import { BASE, HBIN_BASE, FileType, decodeBaseBlock, type BaseBlock } from '../layout/base-block.js';
 import { HBIN, HBIN_ALIGN, CELL_HEADER } from '../layout/hbin.js';
@@ -247,6 +247,15 @@ export class HiveImage {
       nbm.set(this.bitmap);
       this.bitmap = nbm;
     }
+  }
+
+  private cachedWriter?: ByteWriter;
+
+  /** A bounds-checked writer over the current buffer (replaced when the buffer grows). */
+  get writer(): ByteWriter {
+    const w = this.cachedWriter;
+    if (w && w.bytes === this.buf) return w;
+    return (this.cachedWriter = new ByteWriter(this.buf));
   }
 
   /** Record a newly allocated cell. */

@@ -46,7 +46,7 @@ export class Allocator {
     if (this.next === 0 || this.next + size > this.binEnd) this.newBin(size);
     const off = this.next;
     this.next += size;
-    const w = new ByteWriter(this.img.buf);
+    const w = this.img.writer;
     w.fill(off, size, 0, 'new cell');
     w.i32(off, -size, 'cell size');
     if (sig !== undefined) w.u16(off + CELL_HEADER, sig, 'cell signature');
@@ -61,7 +61,7 @@ export class Allocator {
   free(off: number): void {
     if (!this.img.isCell(off)) return;
     const size = this.img.cellSize(off);
-    new ByteWriter(this.img.buf).i32(off, size, 'cell size');
+    this.img.writer.i32(off, size, 'cell size');
     this.img.markFree(off);
     this.freedBytes += size;
   }
@@ -75,7 +75,7 @@ export class Allocator {
       });
     }
     this.img.grow(Math.max(this.img.size, at + binSize));
-    const w = new ByteWriter(this.img.buf);
+    const w = this.img.writer;
     w.fill(at, binSize, 0, 'new hbin');
     w.u32(at + HBIN.signature, 0x6e696268, 'hbin signature');
     w.u32(at + HBIN.offset, at - HBIN_BASE, 'hbin offset');

@@ -23,180 +23,236 @@ export interface ListContext {
   leafSig: number;
 }
 
+/** One leaf element: the child's file offset and the lh hash / lf hint stored with it. */
+interface Element {
+  nk: number;
+  hash: number;
+}
+
 interface Leaf {
   cell: number;
   sig: number;
-  entries: number[];
+  elements: Element[];
 }
 
-function w(ctx: ListContext): ByteWriter {
-  return new ByteWriter(ctx.img.buf);
-}
+const w = (ctx: ListContext): ByteWriter => ctx.img.writer;
+const step = (sig: number) => (sig === SIG.li ? 4 : 8);
 
 function readLeaf(ctx: ListContext, cell: number): Leaf {
   const v = ctx.img.view;
   const d = cell + CELL_HEADER;
   const sig = v.u16(d, 'list signature');
   const cnt = v.u16(d + LIST.count, 'list count');
-  const step = sig === SIG.li ? 4 : 8;
-  const entries: number[] = [];
-  for (let i = 0; i < cnt; i++) entries.push(v.u32(d + LIST.SIZE + i * step, 'list entry') + HBIN_BASE);
-  return { cell, sig, entries };
+  const s = step(sig);
+  const elements: Element[] = [];
+  for (let i = 0; i < cnt; i++) {
+    const at = d + LIST.SIZE + i * s;
+    elements.push({ nk: v.u32(at, 'list entry') + HBIN_BASE, hash: s === 8 ? v.u32(at + 4, 'list hash') : 0 });
+  }
+  return { cell, sig, elements };
 }
 
 /** The leaves under a key's subkey list, and the ri cell if there is one. */
 function readStructure(ctx: ListContext, list: number): { ri?: number; leaves: Leaf[] } {
   const img = ctx.img;
-  const sig = img.sig(list);
-  if (sig === SIG.ri) {
-    const v = img.view;
-    const d = list + CELL_HEADER;
-    const cnt = v.u16(d + LIST.count, 'ri count');
-    const leaves: Leaf[] = [];
-    for (let i = 0; i < cnt; i++) {
-      const leaf = v.u32(d + LIST.SIZE + i * 4, 'ri entry') + HBIN_BASE;
-      const ls = img.sig(leaf);
-      if (ls !== SIG.lf && ls !== SIG.lh && ls !== SIG.li) {
-        throw new FormatError(HiveCode.BadSubkeyList, `${img.name}: index root at ${hex(list)} points to a cell that is not a leaf (nested index roots are not edited)`, { where: img.name, offset: list });
-      }
-      leaves.push(readLeaf(ctx, leaf));
+  if (img.sig(list) !== SIG.ri) return { leaves: [readLeaf(ctx, list)] };
+  const v = img.view;
+  const d = list + CELL_HEADER;
+  const cnt = v.u16(d + LIST.count, 'ri count');
+  const leaves: Leaf[] = [];
+  for (let i = 0; i < cnt; i++) {
+    const leaf = v.u32(d + LIST.SIZE + i * 4, 'ri entry') + HBIN_BASE;
+    const ls = img.sig(leaf);
+    if (ls !== SIG.lf && ls !== SIG.lh && ls !== SIG.li) {
+      throw new FormatError(HiveCode.BadSubkeyList, `${img.name}: index root at ${hex(list)} points to a cell that is not a leaf (nested index roots are not edited)`, { where: img.name, offset: list });
     }
-    return { ri: list, leaves };
+    leaves.push(readLeaf(ctx, leaf));
   }
-  return { leaves: [readLeaf(ctx, list)] };
+  return { ri: list, leaves };
 }
 
-function leafCapacity(ctx: ListContext, leaf: Leaf): number {
-  const step = leaf.sig === SIG.li ? 4 : 8;
-  return Math.floor((ctx.img.dataLen(leaf.cell) - LIST.SIZE) / step);
+function capacity(ctx: ListContext, cell: number, sig: number): number {
+  return Math.floor((ctx.img.dataLen(cell) - LIST.SIZE) / step(sig));
 }
 
-/** Write entries into a leaf cell that has room (in place). */
-function writeLeafEntries(ctx: ListContext, cell: number, sig: number, entries: number[]): void {
+/** Write a leaf's elements into a cell that has room. */
+function writeLeaf(ctx: ListContext, cell: number, sig: number, elements: readonly Element[]): void {
   const wr = w(ctx);
   const d = cell + CELL_HEADER;
+  const s = step(sig);
   wr.u16(d, sig, 'list signature');
-  wr.u16(d + LIST.count, entries.length, 'list count');
-  const step = sig === SIG.li ? 4 : 8;
-  for (let i = 0; i < entries.length; i++) {
-    const e = entries[i]!;
-    const at = d + LIST.SIZE + i * step;
-    wr.u32(at, e - HBIN_BASE, 'list entry');
-    if (sig === SIG.lh) wr.u32(at + 4, lhHash(ctx.nameOf(e)), 'lh hash');
-    else if (sig === SIG.lf) wr.u32(at + 4, lfHint(ctx.nameOf(e)), 'lf hint');
+  wr.u16(d + LIST.count, elements.length, 'list count');
+  for (let i = 0; i < elements.length; i++) {
+    const at = d + LIST.SIZE + i * s;
+    wr.u32(at, elements[i]!.nk - HBIN_BASE, 'list entry');
+    if (s === 8) wr.u32(at + 4, elements[i]!.hash >>> 0, 'list hash');
   }
 }
 
-/** Allocate a new leaf holding `entries`, with some headroom so later inserts are in place. */
-function newLeaf(ctx: ListContext, sig: number, entries: number[]): number {
-  const step = sig === SIG.li ? 4 : 8;
-  const cap = Math.min(MAX_LEAF_ENTRIES, Math.max(entries.length + 3, Math.ceil(entries.length * 1.25)));
-  const cell = ctx.alloc.alloc(LIST.SIZE + cap * step, sig);
-  writeLeafEntries(ctx, cell, sig, entries);
+/** Allocate a new leaf holding `elements`, with headroom so that later inserts are in place. */
+function newLeaf(ctx: ListContext, sig: number, elements: readonly Element[]): number {
+  const cap = Math.min(MAX_LEAF_ENTRIES, Math.max(elements.length + 3, Math.ceil(elements.length * 1.25)));
+  const cell = ctx.alloc.alloc(LIST.SIZE + cap * step(sig), sig);
+  writeLeaf(ctx, cell, sig, elements);
   return cell;
 }
 
-function newRi(ctx: ListContext, leaves: number[]): number {
-  const cell = ctx.alloc.alloc(LIST.SIZE + (leaves.length + 2) * 4, SIG.ri);
-  writeRi(ctx, cell, leaves);
-  return cell;
-}
-
-function writeRi(ctx: ListContext, cell: number, leaves: number[]): void {
+function writeRi(ctx: ListContext, cell: number, leaves: readonly number[]): void {
   const wr = w(ctx);
   const d = cell + CELL_HEADER;
   wr.u16(d + LIST.count, leaves.length, 'ri count');
   for (let i = 0; i < leaves.length; i++) wr.u32(d + LIST.SIZE + i * 4, leaves[i]! - HBIN_BASE, 'ri entry');
 }
 
-/** Position where `name` goes in sorted `entries` (binary search on Windows name order). */
-function insertPos(ctx: ListContext, entries: number[], name: string): number {
-  let lo = 0;
-  let hi = entries.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareNames(ctx.nameOf(entries[mid]!), name) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function newRi(ctx: ListContext, leaves: readonly number[]): number {
+  const cell = ctx.alloc.alloc(LIST.SIZE + (leaves.length + 4) * 4, SIG.ri);
+  writeRi(ctx, cell, leaves);
+  return cell;
+}
+
+/** The hash stored with a new element in a leaf of this type. */
+function hashFor(sig: number, name: string): number {
+  return sig === SIG.lh ? lhHash(name) : sig === SIG.lf ? lfHint(name) : 0;
+}
+
+/** Count and last element of a leaf, without reading the rest. */
+function leafTail(ctx: ListContext, cell: number): { count: number; last?: number } {
+  const v = ctx.img.view;
+  const d = cell + CELL_HEADER;
+  const count = v.u16(d + LIST.count, 'list count');
+  if (count === 0) return { count };
+  const s = step(v.u16(d, 'list signature'));
+  return { count, last: v.u32(d + LIST.SIZE + (count - 1) * s, 'list entry') + HBIN_BASE };
 }
 
 /**
- * Insert child `nk` (named `name`) into the subkey list of `parent`, keeping Windows order and
- * correct lh hashes / lf hints. Returns the new list cell for the nk's subkeyList field.
+ * Insert child `nk` (named `name`) into a key's subkey list, keeping Windows order; the new
+ * element gets its lh hash / lf hint, the others keep theirs. In place (one memmove) when the
+ * leaf cell has room; a full leaf (MAX_LEAF_ENTRIES) is split in two under an index root.
+ * Returns the list cell to store in the parent's nk.
  */
 export function insertSubkey(ctx: ListContext, list: number | undefined, nk: number, name: string): number {
-  if (list === undefined) return newLeaf(ctx, ctx.leafSig, [nk]);
-  const st = readStructure(ctx, list);
-  // Choose the leaf: the first whose last entry sorts at or after the name, else the last.
-  let li = st.leaves.length - 1;
-  for (let i = 0; i < st.leaves.length; i++) {
-    const e = st.leaves[i]!.entries;
-    if (e.length > 0 && compareNames(ctx.nameOf(e[e.length - 1]!), name) >= 0) {
+  if (list === undefined) return newLeaf(ctx, ctx.leafSig, [{ nk, hash: hashFor(ctx.leafSig, name) }]);
+  const img = ctx.img;
+  const v = img.view;
+  let ri: number | undefined;
+  let leaves: number[];
+  if (img.sig(list) === SIG.ri) {
+    ri = list;
+    const n = v.u16(list + CELL_HEADER + LIST.count, 'ri count');
+    leaves = [];
+    for (let i = 0; i < n; i++) {
+      const leaf = v.u32(list + CELL_HEADER + LIST.SIZE + i * 4, 'ri entry') + HBIN_BASE;
+      const ls = img.sig(leaf);
+      if (ls !== SIG.lf && ls !== SIG.lh && ls !== SIG.li) {
+        throw new FormatError(HiveCode.BadSubkeyList, `${img.name}: index root at ${hex(list)} points to a cell that is not a leaf (nested index roots are not edited)`, { where: img.name, offset: list });
+      }
+      leaves.push(leaf);
+    }
+  } else leaves = [list];
+  // The first leaf whose last entry sorts at or after the name, else the last leaf.
+  let li = leaves.length - 1;
+  for (let i = 0; i < leaves.length - 1; i++) {
+    const t = leafTail(ctx, leaves[i]!);
+    if (t.last !== undefined && compareNames(ctx.nameOf(t.last), name) >= 0) {
       li = i;
       break;
     }
   }
-  const leaf = st.leaves[li]!;
-  const entries = leaf.entries.slice();
-  entries.splice(insertPos(ctx, entries, name), 0, nk);
-  if (entries.length <= MAX_LEAF_ENTRIES) {
-    if (entries.length <= leafCapacity(ctx, leaf)) {
-      writeLeafEntries(ctx, leaf.cell, leaf.sig, entries);
-      return list;
-    }
-    const nl = newLeaf(ctx, leaf.sig, entries);
-    ctx.alloc.free(leaf.cell);
-    if (st.ri === undefined) return nl;
-    w(ctx).u32(st.ri + CELL_HEADER + LIST.SIZE + li * 4, nl - HBIN_BASE, 'ri entry');
-    return st.ri;
+  const cell = leaves[li]!;
+  const sig = v.u16(cell + CELL_HEADER, 'list signature');
+  const s = step(sig);
+  const d = cell + CELL_HEADER + LIST.SIZE;
+  const n = v.u16(cell + CELL_HEADER + LIST.count, 'list count');
+  // Binary search on Windows name order, reading entries straight from the cell.
+  let lo = 0;
+  let hi = n;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareNames(ctx.nameOf(v.u32(d + mid * s, 'list entry') + HBIN_BASE), name) < 0) lo = mid + 1;
+    else hi = mid;
   }
-  // Split the full leaf in two halves.
-  const half = Math.ceil(entries.length / 2);
-  const a = newLeaf(ctx, leaf.sig, entries.slice(0, half));
-  const b = newLeaf(ctx, leaf.sig, entries.slice(half));
+  const pos = lo;
+  const element = { nk, hash: hashFor(sig, name) };
+  const count = n + 1;
+  if (count <= MAX_LEAF_ENTRIES && count <= capacity(ctx, cell, sig)) {
+    // In place: shift the tail one element to the right, write the new element.
+    img.buf.copyWithin(d + (pos + 1) * s, d + pos * s, d + (count - 1) * s);
+    const wr = w(ctx);
+    wr.u32(d + pos * s, nk - HBIN_BASE, 'list entry');
+    if (s === 8) wr.u32(d + pos * s + 4, element.hash >>> 0, 'list hash');
+    wr.u16(cell + CELL_HEADER + LIST.count, count, 'list count');
+    return list;
+  }
+  const leaf = readLeaf(ctx, cell);
+  const elements = leaf.elements.slice();
+  elements.splice(pos, 0, element);
+  if (count <= MAX_LEAF_ENTRIES) {
+    const nl = newLeaf(ctx, leaf.sig, elements);
+    ctx.alloc.free(leaf.cell);
+    if (ri === undefined) return nl;
+    w(ctx).u32(ri + CELL_HEADER + LIST.SIZE + li * 4, nl - HBIN_BASE, 'ri entry');
+    return ri;
+  }
+  const half = Math.ceil(elements.length / 2);
+  const a = newLeaf(ctx, leaf.sig, elements.slice(0, half));
+  const b = newLeaf(ctx, leaf.sig, elements.slice(half));
   ctx.alloc.free(leaf.cell);
-  const leaves = st.leaves.map((l) => l.cell);
   leaves.splice(li, 1, a, b);
-  if (st.ri !== undefined) {
-    const cap = Math.floor((ctx.img.dataLen(st.ri) - LIST.SIZE) / 4);
-    if (leaves.length <= cap) {
-      writeRi(ctx, st.ri, leaves);
-      return st.ri;
+  if (ri !== undefined) {
+    if (leaves.length <= Math.floor((img.dataLen(ri) - LIST.SIZE) / 4)) {
+      writeRi(ctx, ri, leaves);
+      return ri;
     }
-    ctx.alloc.free(st.ri);
+    ctx.alloc.free(ri);
   }
   return newRi(ctx, leaves);
 }
 
 /**
- * Remove child `nk` from the subkey list; returns the list cell to store in the parent
- * (undefined when the parent has no subkeys left). Cells that become empty are freed.
+ * Remove child `nk` from a subkey list (in place); returns the list cell for the parent, or
+ * undefined when no subkeys are left. Cells that become empty are freed.
  */
 export function removeSubkey(ctx: ListContext, list: number, nk: number): number | undefined {
-  const st = readStructure(ctx, list);
-  for (let li = 0; li < st.leaves.length; li++) {
-    const leaf = st.leaves[li]!;
-    const at = leaf.entries.indexOf(nk);
+  const img = ctx.img;
+  const v = img.view;
+  const isRi = img.sig(list) === SIG.ri;
+  const leaves: number[] = [];
+  if (isRi) {
+    const n = v.u16(list + CELL_HEADER + LIST.count, 'ri count');
+    for (let i = 0; i < n; i++) leaves.push(v.u32(list + CELL_HEADER + LIST.SIZE + i * 4, 'ri entry') + HBIN_BASE);
+  } else leaves.push(list);
+  const target = nk - HBIN_BASE;
+  for (let li = 0; li < leaves.length; li++) {
+    const cell = leaves[li]!;
+    const s = step(v.u16(cell + CELL_HEADER, 'list signature'));
+    const d = cell + CELL_HEADER + LIST.SIZE;
+    const n = v.u16(cell + CELL_HEADER + LIST.count, 'list count');
+    let at = -1;
+    for (let i = 0; i < n; i++) {
+      if (v.u32(d + i * s, 'list entry') === target) {
+        at = i;
+        break;
+      }
+    }
     if (at < 0) continue;
-    const entries = leaf.entries.slice();
-    entries.splice(at, 1);
-    if (entries.length > 0) {
-      writeLeafEntries(ctx, leaf.cell, leaf.sig, entries);
+    if (n > 1) {
+      // In place: shift the tail one element to the left.
+      img.buf.copyWithin(d + at * s, d + (at + 1) * s, d + n * s);
+      w(ctx).u16(cell + CELL_HEADER + LIST.count, n - 1, 'list count');
       return list;
     }
-    ctx.alloc.free(leaf.cell);
-    if (st.ri === undefined) return undefined;
-    const leaves = st.leaves.map((l) => l.cell);
+    ctx.alloc.free(cell);
+    if (!isRi) return undefined;
     leaves.splice(li, 1);
     if (leaves.length === 0) {
-      ctx.alloc.free(st.ri);
+      ctx.alloc.free(list);
       return undefined;
     }
-    writeRi(ctx, st.ri, leaves);
-    return st.ri;
+    writeRi(ctx, list, leaves);
+    return list;
   }
-  throw new FormatError(HiveCode.BadSubkeyList, `${ctx.img.name}: key at ${hex(nk)} is not in its parent's subkey list at ${hex(list)}`, { where: ctx.img.name, offset: list, child: nk });
+  throw new FormatError(HiveCode.BadSubkeyList, `${img.name}: key at ${hex(nk)} is not in its parent's subkey list at ${hex(list)}`, { where: img.name, offset: list, child: nk });
 }
 
 /** All list cells (ri and leaves) of a subkey list, for freeing a deleted key. */
