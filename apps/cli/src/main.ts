@@ -56,7 +56,19 @@ function buildParser(argv: string[]): Argv {
       throw new CliUsageError(msg);
     });
   for (const c of commands) y = y.command(c);
+  skipHelpCache(y);
   return y;
+}
+
+/**
+ * yargs renders the full help text of every command it runs, in case an async handler fails
+ * and help must be shown (we never show help on failure). Rendering measures every string with
+ * Intl.Segmenter, which costs ~150 ms of start-up here, so the cache is turned off.
+ */
+function skipHelpCache(y: Argv): void {
+  const internal = (y as unknown as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } }).getInternalMethods;
+  const usage = internal?.call(y).getUsageInstance();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** A yargs parse failure (unknown option, missing argument): exit 2. */
@@ -76,11 +88,12 @@ function quietOnClosedPipe(): void {
 export async function run(argv: string[]): Promise<number> {
   quietOnClosedPipe();
   try {
-    if (argv[0] === 'fish') {
+    const cmdAt = argv.findIndex((a) => !a.startsWith('-'));
+    if (cmdAt >= 0 && argv[cmdAt] === 'fish') {
       // guestfish command words after the options are not for yargs (they may look like options).
-      const { options, commands: words } = splitFishArgv(argv);
+      const { options, commands: words } = splitFishArgv(argv.slice(cmdAt));
       setFishCommands(words);
-      argv = options;
+      argv = [...argv.slice(0, cmdAt), ...options];
     }
     await buildParser(argv).parseAsync();
     return process.exitCode === undefined ? Exit.Ok : Number(process.exitCode);

@@ -194,19 +194,23 @@ export class DirState {
     return this.bytes.length / DIR.SIZE;
   }
 
+  private static nameKeys(r: DirRecord): string[] {
+    return r.longName !== undefined ? [upcase(r.longName), upcase(r.shortName)] : [upcase(r.shortName)];
+  }
+
   private indexRecord(r: DirRecord): void {
-    const keys = r.longName !== undefined ? [upcase(r.longName), upcase(r.shortName)] : [upcase(r.shortName)];
-    for (const k of keys) if (!this.byName.has(k)) this.byName.set(k, r);
+    for (const k of DirState.nameKeys(r)) if (!this.byName.has(k)) this.byName.set(k, r);
     if (!this.byShort.has(r.shortKey)) this.byShort.set(r.shortKey, r);
   }
 
   private unindexRecord(r: DirRecord): void {
-    let rebuild = false;
-    for (const [k, x] of this.byName) if (x === r) { this.byName.delete(k); rebuild = true; }
-    if (this.byShort.get(r.shortKey) === r) { this.byShort.delete(r.shortKey); rebuild = true; }
-    if (rebuild) {
-      // A damaged directory may hold duplicates; let the next one with the same key take over.
-      for (const x of this.records) if (x !== r) this.indexRecord(x);
+    const keys = DirState.nameKeys(r);
+    for (const k of keys) if (this.byName.get(k) === r) this.byName.delete(k);
+    if (this.byShort.get(r.shortKey) === r) this.byShort.delete(r.shortKey);
+    // A damaged directory may hold duplicates: let the next record with the same key take over.
+    for (const x of this.records) {
+      if (x === r) continue;
+      if (x.shortKey === r.shortKey || DirState.nameKeys(x).some((k) => keys.includes(k))) this.indexRecord(x);
     }
   }
 
@@ -279,7 +283,7 @@ export class DirState {
     const nr: DirRecord = { ...r, short, isDir: (short.attr & ATTR.DIRECTORY) !== 0 };
     const i = this.records.indexOf(r);
     if (i >= 0) this.records[i] = nr;
-    for (const [k, x] of this.byName) if (x === r) this.byName.set(k, nr);
+    for (const k of DirState.nameKeys(r)) if (this.byName.get(k) === r) this.byName.set(k, nr);
     if (this.byShort.get(r.shortKey) === r) this.byShort.set(r.shortKey, nr);
     return nr;
   }

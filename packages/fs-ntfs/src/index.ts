@@ -1,5 +1,5 @@
 import type { BlockDevice } from '@guestkit/disk';
-import type { Logger } from '@guestkit/disk/binary';
+import { CommonCode, ReadOnlyError, type Logger } from '@guestkit/disk/binary';
 import { NtfsFileSystem, type NtfsOpenOptions } from './ntfs-fs.js';
 
 export { probeNtfs } from './probe.js';
@@ -19,5 +19,10 @@ export { xpressHuffmanDecompress } from './compress/xpress-huffman.js';
  * @throws FormatError (not NTFS / corrupt), UnsupportedError, UnsafeStateError
  */
 export function openNtfs(dev: BlockDevice, opts: { write?: boolean; force?: boolean; logger?: Logger } = {}): NtfsFileSystem {
-  return NtfsFileSystem.openVolume(dev, opts satisfies NtfsOpenOptions);
+  if (opts.write && dev.readOnly) {
+    throw new ReadOnlyError(CommonCode.ReadOnly, `${dev.name}: the device is read-only; cannot open NTFS for writing`, { device: dev.name });
+  }
+  const fs = NtfsFileSystem.openVolume(dev, opts satisfies NtfsOpenOptions);
+  if (opts.write) fs.assertSafeToWrite();
+  return fs;
 }

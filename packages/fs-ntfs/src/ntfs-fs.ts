@@ -1,16 +1,21 @@
 import {
-  FormatError, LimitError, NotFoundError, ReadOnlyError, UnsupportedError, UsageError, CommonCode, filetimeToDate, nullLogger, type Logger,
+  ByteWriter, ExistsError, FormatError, LimitError, NotFoundError, ReadOnlyError, UnsafeStateError, UnsupportedError, UsageError, CommonCode,
+  filetimeToDate, nullLogger, type Logger,
 } from '@guestkit/disk/binary';
 import { splitPath, type BlockDevice, type DirEntry, type FileHandle, type FileSystem, type FileType, type OpenOptions, type Stat, type StatFs } from '@guestkit/disk';
 import { NtfsCode, NtfsLimits } from './errors.js';
-import { AttrFlags, AttrType, FileAttr, Namespace, STD_INFO, SystemFile } from './layout/mft-record.js';
+import { AttrFlags, AttrType, FILE_NAME, FileAttr, Namespace, RecordFlags, STD_INFO, SystemFile, makeRef } from './layout/mft-record.js';
 import { ReparseTag, WOF_STREAM, decodeReparse, type ReparsePoint } from './layout/reparse.js';
 import { NtfsVolume } from './volume.js';
 import { DirectoryIndex, type FoundEntry } from './index/directory.js';
 import { decodeFileName, type FileNameKey } from './index/index-node.js';
 import type { FileView } from './attribute/file-attrs.js';
 import { WofStream, type ByteSource } from './attribute/wof-stream.js';
-import { safetyReport, type NtfsSafetyReport } from './safety.js';
+import { safetyReport, UNSAFE_ADVICE, type NtfsSafetyReport } from './safety.js';
+import { NtfsWriter, blobIsResident, blobNr, blobValue, fileNameValue, namespaceFor, type NrState } from './write/writer.js';
+import { residentAttr } from './write/record-edit.js';
+import { encodeRoot } from './write/index-edit.js';
+import type { Run } from './runlist/runlist.js';
 
 export interface NtfsOpenOptions {
   /** Open for writing (refused on unsafe volumes unless `force`). */
@@ -60,6 +65,7 @@ function parsePath(path: string): { parts: string[]; stream: string } {
     const i = last.indexOf(':');
     let s = last.slice(i + 1);
     if (s.toUpperCase().endsWith(':$DATA')) s = s.slice(0, -6);
+    if (s.includes(':')) throw new UsageError(NtfsCode.Usage, `path ${JSON.stringify(path)}: a stream name cannot contain ":"`, { path });
     parts[parts.length - 1] = last.slice(0, i);
     stream = s;
     if (parts[parts.length - 1] === '') throw new UsageError(NtfsCode.Usage, `path ${JSON.stringify(path)} has an empty file name`, { path });
@@ -331,6 +337,23 @@ export class NtfsFileSystem implements FileSystem {
     return st;
   }
 
+  /**
+   * The $DATA streams of a file: "" for the unnamed one (absent on some metadata files and on
+   * directories) and every named stream, with sizes as recorded.
+   * @throws NotFoundError
+   */
+  dataStreams(path: string): { name: string; size: number }[] {
+    const r = this.resolve(path);
+    if (!r || r.stream) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such file or directory`, { path });
+    const view = this.vol.view(r.record);
+    const out = new Map<string, number>();
+    for (const a of view.attrs) {
+      if (a.type !== AttrType.Data || out.has(a.name)) continue;
+      out.set(a.name, this.vol.streamInfo(view, AttrType.Data, a.name)!.dataSize);
+    }
+    return [...out].map(([name, size]) => ({ name, size }));
+  }
+
   readdir(path: string): DirEntry[] {
     const r = this.resolve(path);
     if (!r || r.stream) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such directory`, { path });
@@ -342,13 +365,13 @@ export class NtfsFileSystem implements FileSystem {
   /** Entries of a directory record, each file once under its long name, "." left out. */
   protected listRecord(record: number): DirEntry[] {
     const out: DirEntry[] = [];
-    for (const { entry, key } of this.dir(record).entries()) {
+    for (const { entry, key } of this.dir(record).list()) {
       if (key.namespace === Namespace.Dos) continue;
       if (entry.record === record && key.name === '.') continue;
       const a = key.fileAttributes;
       let type: FileType = a & FileAttr.DupFileNameIndexPresent ? 'directory' : 'file';
       if (a & FileAttr.ReparsePoint && (key.reparseTag === ReparseTag.Symlink || key.reparseTag === ReparseTag.MountPoint)) type = 'symlink';
-      out.push({ name: key.name, type, size: key.dataSize, inode: entry.record, mtime: ftDate(key.lastDataChangeTime), attributes: a });
+      out.push({ name: key.name, type, size: key.dataSize, inode: entry.record, mtime: new Date(Math.floor(key.mtimeMs)), attributes: a });
     }
     return out;
   }
@@ -375,22 +398,6 @@ export class NtfsFileSystem implements FileSystem {
     return this.dataSource(this.vol.view(r.record), r.stream, path);
   }
 
-  open(path: string, opts: OpenOptions = {}): FileHandle {
-    if (opts.write || opts.create || opts.truncate) this.assertWritable();
-    const src = this.source(path);
-    return {
-      path,
-      get size() {
-        return src.size;
-      },
-      readOnly: true,
-      readAt: (offset: number, dst: Uint8Array) => src.read(offset, dst),
-      writeAt: () => this.assertWritable(),
-      truncate: () => this.assertWritable(),
-      close: () => {},
-    };
-  }
-
   statfs(): StatFs {
     const bm = this.vol.readAll(this.vol.view(SystemFile.Bitmap), AttrType.Data, '', 1 << 28)!;
     let used = 0;
@@ -400,28 +407,433 @@ export class NtfsFileSystem implements FileSystem {
     return { blockSize: this.vol.clusterSize, totalBlocks: this.vol.clusterCount, freeBlocks: this.vol.clusterCount - used, nameMax: 255 };
   }
 
-  // ---- write API (read-only volume) -----------------------------------------------------------
+  // ---- write API ------------------------------------------------------------------------------
+
+  private writer: NtfsWriter | undefined;
 
   protected assertWritable(): void {
     if (this.readOnly) throw new ReadOnlyError(CommonCode.ReadOnly, `${this.vol.name}: NTFS opened read-only (use --rw to write)`, { device: this.vol.name });
   }
 
-  writeFile(_path: string, _data: Uint8Array): void {
-    this.assertWritable();
+  /** Check the volume may be written (called by openNtfs with `write`). @throws UnsafeStateError */
+  assertSafeToWrite(): void {
+    const s = this.safety();
+    if (!s.safeToWrite && !this.force) {
+      throw new UnsafeStateError(NtfsCode.UnsafeState, `${this.vol.name}: refusing to write: ${s.reasons.join('; ')}. ${UNSAFE_ADVICE}`, { reasons: s.reasons });
+    }
+    if (!s.safeToWrite) this.logger.warn({ reasons: s.reasons }, 'writing to an unsafe NTFS volume because force was given');
   }
-  mkdir(_path: string): void {
+
+  /** Run one operation as a transaction: stage, commit in order, or write nothing on failure. */
+  protected tx<T>(fn: (w: NtfsWriter) => T): T {
     this.assertWritable();
+    const w = (this.writer ??= new NtfsWriter(this.vol));
+    try {
+      w.resetLogFile();
+      const r = fn(w);
+      const done = w.commit();
+      if (done.records.includes(0)) {
+        this.vol.reload();
+        this.forgetDir();
+      } else {
+        // only what this operation changed is re-read
+        for (const n of done.records) {
+          this.vol.invalidate(n);
+          this.forgetDir(n);
+        }
+        for (const d of done.dirs) this.forgetDir(d);
+      }
+      this.resetSafety();
+      return r;
+    } catch (e) {
+      w.abort();
+      this.vol.invalidate();
+      this.forgetDir();
+      throw e;
+    }
   }
-  unlink(_path: string): void {
+
+  private parentOf(path: string): { parent: number; name: string; stream: string; parentPath: string } {
+    const { parts, stream } = parsePath(path);
+    const name = parts.pop();
+    if (name === undefined) throw new UsageError(NtfsCode.Usage, `${path}: the root cannot be changed this way`, { path });
+    const parentPath = '/' + parts.join('/');
+    const p = this.resolve(parentPath);
+    if (!p) throw new NotFoundError(NtfsCode.NotFound, `${parentPath}: no such directory`, { path: parentPath });
+    if (!this.isDirView(this.vol.view(p.record))) throw new UsageError(NtfsCode.Usage, `${parentPath}: not a directory`, { path: parentPath });
+    return { parent: p.record, name, stream, parentPath };
+  }
+
+  private checkName(name: string, path: string): void {
+    if (name.length === 0 || name.length > 255 || /[/\x00]/.test(name) || name.includes(':') || name === '.' || name === '..') {
+      throw new UsageError(NtfsCode.Usage, `${path}: "${name}" is not a valid NTFS name`, { path, name });
+    }
+  }
+
+  /** Create a file or directory record and its directory entry. */
+  private create(w: NtfsWriter, parent: number, name: string, isDir: boolean, path: string): number {
+    this.checkName(name, path);
+    if (this.dir(parent).find(name).some((f) => this.vol.record(f.entry.record).inUse)) {
+      throw new ExistsError(NtfsCode.Exists, `${path}: file exists`, { path });
+    }
+    const r = w.allocRecord(isDir ? RecordFlags.Directory : 0);
+    const parentSeq = w.rec(parent).sequence;
+    const attrs = isDir ? 0 : FileAttr.Archive;
+    r.add(residentAttr(AttrType.StandardInformation, '', w.newStdInfo(attrs, w.siSecurityId(parent))));
+    const fn = fileNameValue(makeRef(parent, parentSeq), name, namespaceFor(name), w.now(), isDir ? FileAttr.DupFileNameIndexPresent : FileAttr.Archive, 0, 0);
+    r.add(residentAttr(AttrType.FileName, '', fn, { indexed: true }));
+    r.linkCount = 1;
+    if (isDir) {
+      r.add(residentAttr(AttrType.IndexRoot, '$I30', encodeRoot({ vcn: -1, dirty: true, entries: [{ ref: 0n, key: new Uint8Array(0), end: true, sub: -1 }] }, this.vol.indexRecordSize, this.vol.clusterSize)));
+    } else r.add(residentAttr(AttrType.Data, '', new Uint8Array(0)));
+    w.indexInsert(parent, fn, makeRef(r.recordNumber, r.sequence));
+    w.touch(parent, { m: true, c: true });
+    return r.recordNumber;
+  }
+
+  /** Current state of a stream (from the staged record for files created in this transaction). */
+  private dataState(w: NtfsWriter, n: number, stream: string): { resident?: Uint8Array; nr?: NrState } | undefined {
+    if (w.isNew(n)) {
+      const b = w.rec(n).find(AttrType.Data, stream);
+      if (!b) return undefined;
+      return blobIsResident(b) ? { resident: blobValue(b).slice() } : { nr: blobNr(b, this.vol.clusterCount) };
+    }
+    const info = this.vol.streamInfo(this.vol.view(n), AttrType.Data, stream);
+    if (!info) return undefined;
+    if (info.resident) return { resident: info.residentData!.slice() };
+    return { nr: { runs: info.runs.map((r) => ({ ...r })), allocatedSize: info.allocatedSize, dataSize: info.dataSize, initializedSize: info.initializedSize, flags: info.flags, compressionUnit: info.compressionUnit } };
+  }
+
+  private residentFits(w: NtfsWriter, n: number, stream: string, len: number): boolean {
+    const base = w.rec(n);
+    const cur = base.find(AttrType.Data, stream);
+    const need = ((((0x18 + stream.length * 2 + 7) & ~7) + len + 7) & ~7);
+    // keep room for a few more names/attributes, as Windows does (resident only while small)
+    return len <= this.vol.recordSize / 2 && need + 64 <= base.free() + (cur && blobIsResident(cur) ? cur.bytes.length : 0);
+  }
+
+  /** Replace a stream's whole content. */
+  private setData(w: NtfsWriter, n: number, stream: string, data: Uint8Array): void {
+    const old = this.dataState(w, n, stream);
+    let runs: Run[] = [];
+    if (old?.nr) {
+      const plain = (old.nr.flags & (AttrFlags.CompressionMask | AttrFlags.Encrypted)) === 0 && old.nr.runs.every((r) => r.lcn >= 0);
+      if (plain) runs = old.nr.runs;
+      else w.freeRuns(old.nr.runs);
+    }
+    const cs = this.vol.clusterSize;
+    if (this.residentFits(w, n, stream, data.length)) {
+      w.freeRuns(runs);
+      w.place(n, AttrType.Data, stream, { resident: data });
+    } else {
+      const need = Math.ceil(data.length / cs);
+      runs = this.resizeRuns(w, runs, need);
+      w.writeRuns(runs, 0, data);
+      w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: need * cs, dataSize: data.length, initializedSize: data.length, flags: 0, compressionUnit: 0 } });
+    }
+    this.afterDataChange(w, n, stream === '' ? data.length : undefined);
+  }
+
+  /** Cut or extend (allocating near the last run) a plain runlist to `need` clusters. */
+  private resizeRuns(w: NtfsWriter, runs: Run[], need: number): Run[] {
+    let have = 0;
+    const out: Run[] = [];
+    for (const r of runs) {
+      if (have >= need) {
+        w.freeRuns([r]);
+        continue;
+      }
+      if (have + r.length > need) {
+        const keep = need - have;
+        out.push({ vcn: r.vcn, lcn: r.lcn, length: keep });
+        w.freeRuns([{ vcn: r.vcn + keep, lcn: r.lcn + keep, length: r.length - keep }]);
+        have = need;
+        continue;
+      }
+      out.push({ ...r });
+      have += r.length;
+    }
+    if (have < need) {
+      const last = out[out.length - 1];
+      out.push(...w.allocRuns(need - have, have, last ? last.lcn + last.length : 0));
+    }
+    return out;
+  }
+
+  /** Timestamps and the duplicated information in directory entries, after a data change. */
+  private afterDataChange(w: NtfsWriter, n: number, mainSize: number | undefined): void {
+    w.touch(n, { m: true, c: true, a: true }, (a) => (a & ~(FileAttr.Compressed | FileAttr.Sparse)) | (this.isDirRec(w, n) ? 0 : FileAttr.Archive));
+    if (mainSize === undefined || w.isNew(n)) {
+      if (w.isNew(n) && mainSize !== undefined) this.refreshEntries(w, n, mainSize);
+      return;
+    }
+    this.refreshEntries(w, n, mainSize);
+  }
+
+  private isDirRec(w: NtfsWriter, n: number): boolean {
+    return (w.rec(n).flags & RecordFlags.Directory) !== 0;
+  }
+
+  /** Rewrite the $FILE_NAME copies in the parents' indexes with the new size and times. */
+  private refreshEntries(w: NtfsWriter, n: number, size: number): void {
+    const r = w.rec(n);
+    const cs = this.vol.clusterSize;
+    const data = r.find(AttrType.Data);
+    const alloc = data && !blobIsResident(data) ? blobNr(data, this.vol.clusterCount).allocatedSize : Math.ceil(size / 8) * 8;
+    const t = w.now();
+    void cs;
+    for (const fnBlob of r.findAll(AttrType.FileName)) {
+      const key = blobValue(fnBlob).slice();
+      const k = decodeFileName(key, 'new key');
+      const kw = new ByteWriter(key);
+      kw.u64(FILE_NAME.allocatedSize, alloc).u64(FILE_NAME.dataSize, size).u64(FILE_NAME.lastDataChangeTime, t).u64(FILE_NAME.lastMftChangeTime, t).u64(FILE_NAME.lastAccessTime, t);
+      w.indexUpdate(k.parentRecord, k.name, n, key);
+    }
+  }
+
+  writeFile(path: string, data: Uint8Array): void {
+    this.tx((w) => {
+      const { parent, name, stream } = this.parentOf(path);
+      let n = this.pick(this.dir(parent).find(name), parent)?.entry.record;
+      if (n === undefined) n = this.create(w, parent, name, false, path);
+      else if (this.isDirView(this.vol.view(n)) && stream === '') throw new UsageError(NtfsCode.Usage, `${path}: is a directory`, { path });
+      this.setData(w, n, stream, data);
+    });
+  }
+
+  mkdir(path: string): void {
+    this.tx((w) => {
+      const { parent, name } = this.parentOf(path);
+      this.create(w, parent, name, true, path);
+    });
+  }
+
+  unlink(path: string): void {
+    this.tx((w) => {
+      const r = this.resolve(path);
+      if (!r) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such file`, { path });
+      if (r.stream) {
+        const old = this.dataState(w, r.record, r.stream);
+        if (!old) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such stream`, { path });
+        if (old.nr) w.freeRuns(old.nr.runs);
+        this.removeStream(w, r.record, r.stream);
+        w.touch(r.record, { c: true });
+        return;
+      }
+      if (this.isDirView(this.vol.view(r.record))) throw new UsageError(NtfsCode.Usage, `${path}: is a directory (use rmdir)`, { path });
+      this.removeName(w, r.record, r.parent, r.key!.name, true);
+    });
+  }
+
+  rmdir(path: string): void {
+    this.tx((w) => {
+      const r = this.resolve(path);
+      if (!r || r.stream) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such directory`, { path });
+      if (r.record === ROOT) throw new UsageError(NtfsCode.Usage, 'cannot remove the root directory', { path });
+      if (!this.isDirView(this.vol.view(r.record))) throw new UsageError(NtfsCode.Usage, `${path}: not a directory`, { path });
+      if (this.listRecord(r.record).length > 0) throw new UsageError(NtfsCode.Usage, `${path}: directory not empty`, { path });
+      this.removeName(w, r.record, r.parent, r.key!.name, true);
+    });
+  }
+
+  rename(from: string, to: string): void {
+    this.tx((w) => {
+      const src = this.resolve(from);
+      if (!src || src.stream || src.record === ROOT) throw new NotFoundError(NtfsCode.NotFound, `${from}: no such file or directory`, { path: from });
+      const dst = this.parentOf(to);
+      if (dst.stream) throw new UsageError(NtfsCode.Usage, `${to}: cannot rename to a stream`, { path: to });
+      this.checkName(dst.name, to);
+      const existing = this.pick(this.dir(dst.parent).find(dst.name), dst.parent);
+      if (existing && !(existing.entry.record === src.record && dst.parent === src.parent)) {
+        throw new ExistsError(NtfsCode.Exists, `${to}: file exists`, { path: to });
+      }
+      if (this.isDirView(this.vol.view(src.record))) {
+        // refuse moving a directory below itself
+        let p = dst.parent;
+        for (let i = 0; i < NtfsLimits.maxPathDepth && p !== ROOT; i++) {
+          if (p === src.record) throw new UsageError(NtfsCode.Usage, `cannot move ${from} into itself (${to})`, { from, to });
+          const names = this.fileNames(this.vol.view(p));
+          p = names[0]?.parentRecord ?? ROOT;
+        }
+        if (dst.parent === src.record) throw new UsageError(NtfsCode.Usage, `cannot move ${from} into itself`, { from, to });
+      }
+      const old = this.removeName(w, src.record, src.parent, src.key!.name, false);
+      const r = w.rec(src.record);
+      const fn = fileNameValue(makeRef(dst.parent, w.rec(dst.parent).sequence), dst.name, namespaceFor(dst.name), old.creationTime, old.fileAttributes, old.allocatedSize, old.dataSize, old.reparseTag);
+      r.add(residentAttr(AttrType.FileName, '', fn, { indexed: true }));
+      r.linkCount = r.linkCount + 1;
+      w.indexInsert(dst.parent, fn, makeRef(src.record, r.sequence));
+      w.touch(src.record, { c: true });
+      w.touch(dst.parent, { m: true, c: true });
+    });
+  }
+
+  /**
+   * Remove the name `name` in `parent` of record `n` (with its DOS/Win32 partner). With `free`,
+   * a record left without names is freed with all its clusters. Returns the removed key.
+   */
+  private removeName(w: NtfsWriter, n: number, parent: number, name: string, free: boolean): FileNameKey {
+    const r = w.rec(n);
+    const blobs = r.findAll(AttrType.FileName).map((b) => ({ b, k: decodeFileName(blobValue(b).slice(), `record ${n} $FILE_NAME`) }));
+    const target = blobs.find((x) => x.k.parentRecord === parent && x.k.name === name) ?? blobs.find((x) => x.k.parentRecord === parent && this.vol.upcase.equalsIgnoreCase(x.k.name, name));
+    if (!target) {
+      if (this.vol.view(n).attrList) throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: its names live in extension records; changing them is not supported`, { record: n });
+      throw new FormatError(NtfsCode.BadRecord, `record ${n} has no $FILE_NAME "${name}" in directory ${parent}`, { record: n });
+    }
+    const drop = [target];
+    if (target.k.namespace === Namespace.Win32 || target.k.namespace === Namespace.Dos) {
+      const partnerNs = target.k.namespace === Namespace.Win32 ? Namespace.Dos : Namespace.Win32;
+      const partner = blobs.find((x) => x.k.parentRecord === parent && x.k.namespace === partnerNs);
+      if (partner) drop.push(partner);
+    }
+    for (const d of drop) {
+      w.indexRemove(parent, d.k.name, n);
+      r.remove(d.b);
+    }
+    r.linkCount = Math.max(0, r.linkCount - drop.length);
+    w.touch(parent, { m: true, c: true });
+    if (free && r.findAll(AttrType.FileName).length === 0) {
+      w.freeAllOf(n);
+      w.freeRecord(n);
+    } else w.touch(n, { c: true });
+    return target.k;
+  }
+
+  private removeStream(w: NtfsWriter, n: number, stream: string): void {
+    const base = w.rec(n);
+    const view = this.vol.view(n);
+    for (const b of base.attrs.filter((a) => a.type === AttrType.Data && a.name === stream)) base.remove(b);
+    if (view.attrList) {
+      // extents in extension records: re-place as empty then drop
+      w.place(n, AttrType.Data, stream, { resident: new Uint8Array(0) });
+      const b = base.find(AttrType.Data, stream);
+      if (b) base.remove(b);
+    }
+  }
+
+  open(path: string, opts: OpenOptions = {}): FileHandle {
+    const writing = !!(opts.write || opts.create || opts.truncate);
+    if (!writing) {
+      const src = this.source(path);
+      return {
+        path,
+        get size() {
+          return src.size;
+        },
+        readOnly: true,
+        readAt: (offset: number, dst: Uint8Array) => src.read(offset, dst),
+        writeAt: () => this.assertWritable(),
+        truncate: () => this.assertWritable(),
+        close: () => {},
+      };
+    }
     this.assertWritable();
+    let r = this.resolve(path);
+    if (r && opts.exclusive && opts.create) throw new ExistsError(NtfsCode.Exists, `${path}: file exists`, { path });
+    if (!r || (r.stream && !this.vol.streamInfo(this.vol.view(r.record), AttrType.Data, r.stream))) {
+      if (!opts.create) throw new NotFoundError(NtfsCode.NotFound, `${path}: no such file`, { path });
+      this.writeFile(path, new Uint8Array(0));
+      r = this.resolve(path)!;
+    } else if (opts.truncate) this.writeFile(path, new Uint8Array(0));
+    if (this.isDirView(this.vol.view(r.record)) && !r.stream) throw new UsageError(NtfsCode.Usage, `${path}: is a directory`, { path });
+    const n = r.record;
+    const stream = r.stream;
+    const fs = this;
+    const cur = () => fs.dataSource(fs.vol.view(n), stream, path);
+    return {
+      path,
+      get size() {
+        return cur().size;
+      },
+      readOnly: false,
+      readAt: (offset: number, dst: Uint8Array) => cur().read(offset, dst),
+      writeAt: (offset: number, src: Uint8Array) => fs.tx((w) => fs.writeRange(w, n, stream, offset, src)),
+      truncate: (size: number) => fs.tx((w) => fs.truncateStream(w, n, stream, size)),
+      close: () => {},
+    };
   }
-  rmdir(_path: string): void {
-    this.assertWritable();
+
+  /** Write part of a stream, growing it as needed. */
+  private writeRange(w: NtfsWriter, n: number, stream: string, offset: number, src: Uint8Array): void {
+    if (!Number.isSafeInteger(offset) || offset < 0) throw new UsageError(NtfsCode.Usage, `bad offset ${offset}`, { offset });
+    const old = this.dataState(w, n, stream);
+    if (!old) throw new NotFoundError(NtfsCode.NotFound, `record ${n}: stream "${stream}" is gone`, { record: n });
+    if (old.resident) {
+      const len = Math.max(old.resident.length, offset + src.length);
+      const next = new Uint8Array(len);
+      next.set(old.resident);
+      next.set(src, offset);
+      this.setData(w, n, stream, next);
+      return;
+    }
+    const nr = old.nr!;
+    if (nr.flags & (AttrFlags.CompressionMask | AttrFlags.Encrypted)) {
+      throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: writing inside a compressed or encrypted stream is not supported (rewrite it whole with writeFile)`, { record: n });
+    }
+    const cs = this.vol.clusterSize;
+    const newSize = Math.max(nr.dataSize, offset + src.length);
+    let runs = this.realizeSparse(w, nr.runs);
+    runs = this.resizeRuns(w, runs, Math.max(Math.ceil(newSize / cs), runs.reduce((a, r) => a + r.length, 0)));
+    if (offset > nr.initializedSize) this.zero(w, runs, nr.initializedSize, offset);
+    w.writeRuns(runs, offset, src);
+    const init = Math.max(nr.initializedSize, offset + src.length);
+    if (newSize > init) this.zero(w, runs, init, newSize);
+    const alloc = runs.reduce((a, r) => a + r.length, 0) * cs;
+    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: alloc, dataSize: newSize, initializedSize: newSize, flags: 0, compressionUnit: 0 } });
+    this.afterDataChange(w, n, stream === '' ? newSize : undefined);
   }
-  rename(_from: string, _to: string): void {
-    this.assertWritable();
+
+  /** Replace sparse runs by zero-filled clusters (the writer does not keep sparse runs). */
+  private realizeSparse(w: NtfsWriter, runs: Run[]): Run[] {
+    const out: Run[] = [];
+    for (const r of runs) {
+      if (r.lcn >= 0) {
+        out.push({ ...r });
+        continue;
+      }
+      const got = w.allocRuns(r.length, r.vcn, out.length ? out[out.length - 1]!.lcn + out[out.length - 1]!.length : 0);
+      for (const g of got) w.writeRuns([g], g.vcn * this.vol.clusterSize, new Uint8Array(g.length * this.vol.clusterSize));
+      out.push(...got);
+    }
+    return out;
   }
-  flush(): void {}
+
+  private zero(w: NtfsWriter, runs: Run[], from: number, to: number): void {
+    const chunk = new Uint8Array(Math.min(1 << 20, Math.max(0, to - from)));
+    for (let o = from; o < to; o += chunk.length) w.writeRuns(runs, o, chunk.subarray(0, Math.min(chunk.length, to - o)));
+  }
+
+  private truncateStream(w: NtfsWriter, n: number, stream: string, size: number): void {
+    if (!Number.isSafeInteger(size) || size < 0) throw new UsageError(NtfsCode.Usage, `bad size ${size}`, { size });
+    const old = this.dataState(w, n, stream);
+    if (!old) throw new NotFoundError(NtfsCode.NotFound, `record ${n}: stream "${stream}" is gone`, { record: n });
+    if (old.resident || this.residentFits(w, n, stream, size)) {
+      const cur = old.resident ?? (() => {
+        const b = new Uint8Array(Math.min(size, old.nr!.dataSize));
+        this.dataSource(this.vol.view(n), stream, `record ${n}`).read(0, b);
+        return b;
+      })();
+      const next = new Uint8Array(size);
+      next.set(cur.subarray(0, Math.min(size, cur.length)));
+      this.setData(w, n, stream, next);
+      return;
+    }
+    const nr = old.nr!;
+    if (nr.flags & (AttrFlags.CompressionMask | AttrFlags.Encrypted)) {
+      throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: truncating a compressed or encrypted stream is not supported`, { record: n });
+    }
+    const cs = this.vol.clusterSize;
+    let runs = this.realizeSparse(w, nr.runs);
+    runs = this.resizeRuns(w, runs, Math.ceil(size / cs));
+    if (size > nr.initializedSize) this.zero(w, runs, nr.initializedSize, size);
+    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: Math.ceil(size / cs) * cs, dataSize: size, initializedSize: size, flags: 0, compressionUnit: 0 } });
+    this.afterDataChange(w, n, stream === '' ? size : undefined);
+  }
+
+  /** Write the device's caches out. */
+  flush(): void {
+    if (!this.readOnly) this.vol.device.flush();
+  }
   close(): void {
     this.flush();
   }

@@ -70,6 +70,13 @@ export class NtfsVolume {
     return vol;
   }
 
+  /** Re-read $MFT's own mapping (after the writer grew it) and drop every cache. */
+  reload(): void {
+    this.records.clear();
+    this.views.clear();
+    this.loadMft();
+  }
+
   /** Number of MFT records the $MFT data holds. */
   get recordCount(): number {
     return Math.floor(this.mft.size / this.recordSize);
@@ -166,8 +173,12 @@ export class NtfsVolume {
       this.views.clear();
       this.records.clear();
     } else {
+      const r = this.records.get(record);
       this.views.delete(record);
       this.records.delete(record);
+      if (r && r.baseRecord) this.views.delete(r.baseRecord);
+      // any cached view that includes this record as an extension goes too
+      for (const [k, v] of this.views) if (v.records.has(record)) this.views.delete(k);
     }
   }
 

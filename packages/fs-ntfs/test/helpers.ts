@@ -35,15 +35,20 @@ export function untar(src: string, dir: string): string[] {
 
 /** Start (bytes) of the NTFS volume: 0 for a bare volume, else the first MBR partition of type 7. */
 export function ntfsStart(path: string): number {
+  return ntfsPartition(path).start;
+}
+
+/** Start and size (bytes; size undefined for a bare volume) of the NTFS volume in an image. */
+export function ntfsPartition(path: string): { start: number; size: number | undefined } {
   const fd = openSync(path, 'r');
   const b = Buffer.alloc(512);
   readSync(fd, b, 0, 512, 0);
   closeSync(fd);
-  if (b.toString('latin1', 3, 11) === 'NTFS    ') return 0;
+  if (b.toString('latin1', 3, 11) === 'NTFS    ') return { start: 0, size: undefined };
   if (b[510] !== 0x55 || b[511] !== 0xaa) throw new Error(`${path}: neither NTFS nor MBR`);
   for (let i = 0; i < 4; i++) {
     const e = 446 + i * 16;
-    if (b[e + 4] === 0x07) return b.readUInt32LE(e + 8) * 512;
+    if (b[e + 4] === 0x07) return { start: b.readUInt32LE(e + 8) * 512, size: b.readUInt32LE(e + 12) * 512 };
   }
   throw new Error(`${path}: no NTFS (type 7) partition`);
 }
@@ -57,10 +62,10 @@ export function volumeDevice(path: string, opts: { write?: boolean } = {}): { de
 }
 
 /** Copy [start, end) of a file into a new sparse file (ntfs-3g tools take no offset). */
-export function sliceSparse(src: string, start: number, dst: string): void {
+export function sliceSparse(src: string, start: number, dst: string, length?: number): void {
   const a = openSync(src, 'r');
   const b = openSync(dst, 'w');
-  const size = fstatSync(a).size - start;
+  const size = length ?? fstatSync(a).size - start;
   const buf = Buffer.alloc(1 << 20);
   const zero = Buffer.alloc(1 << 20);
   for (let o = 0; o < size; o += buf.length) {
@@ -102,14 +107,7 @@ export function walkTree(fs: NtfsFileSystem, onFile?: (p: string, item: TreeItem
       const rel = full.slice(1);
       if (isDir) out.push({ path: rel, dir: true, size: 0, inode: st.inode, stream: '' });
       else {
-        let has = true;
-        try {
-          fs.source(full);
-        } catch (err) {
-          if ((err as { code?: string }).code === 'NTFS_NOT_FOUND') has = false;
-          else throw err;
-        }
-        if (has) {
+        if (fs.dataStreams(full).some((d) => d.name === '')) {
           const item = { path: rel, dir: false, size: st.size, inode: st.inode, stream: '' };
           out.push(item);
           onFile?.(full, item);
@@ -148,4 +146,48 @@ export function parseFls(text: string): (TreeItem & { attr: string })[] {
     out.push({ path: path!, dir, size: dir ? 0 : Number(size), inode: Number(inode), stream, attr: `${inode}-${atype}-${aid}` });
   }
   return out;
+}
+
+/**
+ * Compare a volume with sleuthkit: `fls -r -p -l` names/types/sizes, and `icat` bytes of every
+ * file and named stream up to `hashLimit` bytes. Returns counts. Throws (via expect) on mismatch.
+ */
+export function compareWithTsk(
+  fs: NtfsFileSystem, image: string, startSector: number, expectEqual: (a: unknown, b: unknown) => void,
+  opts: { hashLimit?: number; maxHashed?: number; unsupported?: string[] } = {},
+): { items: number; hashed: number; skipped: number } {
+  const hashLimit = opts.hashLimit ?? 48 * 1024 * 1024;
+  const ours = walkTree(fs);
+  const out = execFileSync('fls', ['-r', '-p', '-l', '-o', String(startSector), image], { maxBuffer: 1 << 30 }).toString('utf8');
+  const theirs = parseFls(out);
+  const key = (t: TreeItem) => `${t.dir ? 'd' : 'r'} ${t.path} ${t.size}`;
+  expectEqual(ours.map(key).sort(), theirs.map(key).sort());
+  const byPath = new Map(theirs.map((t) => [t.path, t]));
+  let hashed = 0;
+  let skipped = 0;
+  // one icat process per stream; above maxHashed streams, a deterministic every-k-th sample
+  const files = ours.filter((t) => !t.dir).sort((a, b) => (a.path < b.path ? -1 : 1));
+  const k = Math.max(1, Math.ceil(files.length / (opts.maxHashed ?? Infinity)));
+  for (const [i, t] of files.entries()) {
+    if (i % k !== 0 || t.size > hashLimit || t.path === '$BadClus:$Bad' || opts.unsupported?.includes(t.path)) {
+      skipped++;
+      continue;
+    }
+    const o = byPath.get(t.path)!;
+    const icat = execFileSync('icat', ['-o', String(startSector), image, o.attr], { maxBuffer: 1 << 30 });
+    expectEqual({ path: t.path, sha: sha256(fs.readFile('/' + t.path)) }, { path: t.path, sha: sha256(icat) });
+    hashed++;
+  }
+  return { items: ours.length, hashed, skipped };
+}
+
+/** Byte offset on the device of MFT record `n` (through $MFT's runs). */
+export function recordDeviceOffset(fs: NtfsFileSystem, n: number): number {
+  const vol = fs.vol;
+  const off = n * vol.recordSize;
+  const cs = vol.clusterSize;
+  for (const r of vol.mft.info.runs) {
+    if (off >= r.vcn * cs && off < (r.vcn + r.length) * cs) return r.lcn * cs + (off - r.vcn * cs);
+  }
+  throw new Error(`record ${n} not mapped`);
 }

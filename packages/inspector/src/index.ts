@@ -2,6 +2,7 @@ export * from './guest/index.js';
 export * from './errors.js';
 export * from './guest-like.js';
 export * from './inspect.js';
+export * from './inspect-images.js';
 export * from './output/xml-writer.js';
 export * from './output/xml.js';
 export * from './output/json.js';

@@ -267,12 +267,27 @@ function inspectWindows(c: Candidate, systemroot: string, disks: MappingDisk[], 
 
   let sw: RegKey | undefined;
   let sy: RegKey | undefined;
-  if (os.windowsSoftwareHive) sw = guard(`SOFTWARE hive ${os.windowsSoftwareHive}`, () => openHiveFile(fs, os.windowsSoftwareHive!, { logger: log }));
-  if (os.windowsSystemHive) sy = guard(`SYSTEM hive ${os.windowsSystemHive}`, () => openHiveFile(fs, os.windowsSystemHive!, { logger: log }));
+  // A hive that does not open cleanly is retried in unsafe mode (hivex HIVEX_OPEN_UNSAFE, which
+  // libguestfs uses for the application list): whatever is still readable is reported.
+  const openHive = (what: string, path: string): RegKey | undefined =>
+    guard(`${what} hive ${path}`, () => {
+      try {
+        return openHiveFile(fs, path, { logger: log });
+      } catch (e) {
+        if (!(e instanceof GuestError)) throw e;
+        const h = openHiveFile(fs, path, { logger: log, unsafe: true });
+        warn(`${what} hive ${path}: ${e.message}; read in unsafe mode`);
+        return h;
+      }
+    });
+  if (os.windowsSoftwareHive) sw = openHive('SOFTWARE', os.windowsSoftwareHive);
+  if (os.windowsSystemHive) sy = openHive('SYSTEM', os.windowsSystemHive);
   if (!os.windowsSoftwareHive || !os.windowsSystemHive) warn('no registry facts: the SOFTWARE or SYSTEM hive is missing');
 
-  if (sw && sy) {
-    const f = guard('SOFTWARE hive', () => readSoftwareFacts(sw!, warn));
+  // libguestfs reads registry facts only when both hive files exist; a hive that exists but
+  // cannot be opened costs only its own facts here (libguestfs would abort the inspection).
+  if (os.windowsSoftwareHive && os.windowsSystemHive) {
+    const f = sw ? guard('SOFTWARE hive', () => readSoftwareFacts(sw!, warn)) : undefined;
     if (f) {
       if (f.productName !== undefined) os.productName = f.productName;
       if (f.productVariant !== undefined) os.productVariant = f.productVariant;
@@ -281,11 +296,13 @@ function inspectWindows(c: Candidate, systemroot: string, disks: MappingDisk[], 
       if (f.buildId !== undefined) os.buildId = f.buildId;
       if (f.groupPolicy !== undefined) os.windowsGroupPolicy = f.groupPolicy;
     }
-    const mappings = guard('SYSTEM\\MountedDevices', () => readDriveMappings(sy!, disks, warn));
-    if (mappings) os.driveMappings = sortDriveMappings(mappings);
-    const s = guard('SYSTEM hive', () => readSystemFacts(sy!, warn));
-    if (s?.currentControlSet !== undefined) os.windowsCurrentControlSet = s.currentControlSet;
-    if (s?.hostname !== undefined) os.hostname = s.hostname;
+    if (sy) {
+      const mappings = guard('SYSTEM\\MountedDevices', () => readDriveMappings(sy!, disks, warn));
+      if (mappings) os.driveMappings = sortDriveMappings(mappings);
+      const s = guard('SYSTEM hive', () => readSystemFacts(sy!, warn));
+      if (s?.currentControlSet !== undefined) os.windowsCurrentControlSet = s.currentControlSet;
+      if (s?.hostname !== undefined) os.hostname = s.hostname;
+    }
   }
   const osi = { majorVersion: os.majorVersion, minorVersion: os.minorVersion, productName: os.productName, productVariant: os.productVariant, buildId: os.buildId };
   const o148 = osinfoLibguestfs148(osi);

@@ -11,6 +11,10 @@ import {
   STRUCTURED_REPLY_MAGIC, State, TransmissionFlag,
 } from './protocol.js';
 import { DisconnectedError, SocketReader } from './socket-reader.js';
+import { BufferPool } from './buffer-pool.js';
+
+/** Reply buffers shared by every connection of the process. */
+const pool = new BufferPool();
 
 /** Optional device capabilities the server uses when present (duck-typed). */
 export interface DeviceExtras {
@@ -18,6 +22,11 @@ export interface DeviceExtras {
   discard?(offset: number, length: number): void;
   /** Make a range read as zeros, cheaper than writing zeros (NBD_CMD_WRITE_ZEROES). */
   writeZeroes?(offset: number, length: number): void;
+  /**
+   * Read off the main thread (libuv's thread pool), so copying data does not hold up the event
+   * loop and several reads run at once. Same contract as `readAt`.
+   */
+  readAtAsync?(offset: number, dst: Uint8Array): Promise<void>;
 }
 
 /** One export as a connection sees it. */
@@ -46,6 +55,10 @@ export interface ConnectionLimits {
 /** Context id we hand out for base:allocation. */
 const ALLOCATION_CONTEXT_ID = 1;
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
+/** Reads one connection may have running at once on the thread pool. */
+const MAX_INFLIGHT_READS = 64;
+/** Reply bytes queued on one socket before the connection stops reading requests. */
+const MAX_QUEUED_REPLY_BYTES = 16 * 1024 * 1024;
 /** Largest block-status descriptor, a multiple of 512 below 2^32. */
 const MAX_DESCRIPTOR = 0xffff_fe00;
 
@@ -69,8 +82,9 @@ export class Connection {
   private metaExport: string | undefined;
   private exp: ResolvedExport | undefined;
   private busy = false;
+  /** Asynchronous reads still running (see MAX_INFLIGHT_READS). */
+  private readonly inflight = new Set<Promise<void>>();
   private shuttingDown = false;
-  private needDrain = false;
   readonly finished: Promise<void>;
 
   constructor(
@@ -89,7 +103,7 @@ export class Connection {
   /** Stop after the request in progress; an idle connection is closed at once. */
   shutdown(): void {
     this.shuttingDown = true;
-    if (!this.busy) this.sock.end();
+    this.endIfShutDown();
   }
 
   /** Drop the connection now. */
@@ -112,12 +126,21 @@ export class Connection {
   // ----- output -----
 
   private send(b: Uint8Array): void {
-    if (!this.sock.write(b)) this.needDrain = true;
+    this.sock.write(b);
   }
 
+  /** Send a buffer that came from the pool; it goes back once the socket is done with it. */
+  private sendPooled(b: Buffer): void {
+    this.sock.write(b, () => pool.put(b));
+  }
+
+  /**
+   * Stop taking requests while more than MAX_QUEUED_REPLY_BYTES of replies wait in the socket
+   * (the client is not reading). The socket's own high-water mark (16 KiB) is far below one read
+   * reply, so waiting on it would serialise the requests.
+   */
   private async drain(): Promise<void> {
-    if (!this.needDrain || this.sock.destroyed) return;
-    this.needDrain = false;
+    if (this.sock.writableLength <= MAX_QUEUED_REPLY_BYTES || this.sock.destroyed) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.sock.off('drain', done);
@@ -447,31 +470,51 @@ export class Connection {
 
   private async transmission(): Promise<void> {
     const e = this.exp!;
-    for (;;) {
-      if (this.shuttingDown) return;
-      const h = new ByteView(await this.reader.read(REQUEST_HEADER));
-      this.busy = true;
-      try {
-        if (h.u32be(0, 'request magic') !== REQUEST_MAGIC) {
-          // Without a valid header we cannot find the next one: a hard disconnect is all that is left.
-          this.log.info({}, 'bad request magic; closing');
-          return;
+    try {
+      for (;;) {
+        if (this.shuttingDown) return;
+        const h = new ByteView(await this.reader.read(REQUEST_HEADER));
+        this.busy = true;
+        try {
+          if (h.u32be(0, 'request magic') !== REQUEST_MAGIC) {
+            // Without a valid header we cannot find the next one: a hard disconnect is all that is left.
+            this.log.info({}, 'bad request magic; closing');
+            return;
+          }
+          const flags = h.u16be(4, 'command flags');
+          const type = h.u16be(6, 'command type');
+          const cookie = h.copyAt(8, 8, 'cookie');
+          const offsetBig = h.u64be(16, 'offset');
+          const length = h.u32be(24, 'length');
+          if (type === Cmd.disc) {
+            this.log.debug({}, 'NBD_CMD_DISC');
+            return;
+          }
+          if (type === Cmd.read && e.device.readAtAsync) {
+            // Reads that run on the thread pool overlap with the next requests (replies may come
+            // out of order; the protocol allows it). Everything else runs in arrival order.
+            const p: Promise<void> = this.request(e, type, flags, cookie, offsetBig, length).finally(() => {
+              this.inflight.delete(p);
+              this.endIfShutDown();
+            });
+            this.inflight.add(p);
+            if (this.inflight.size >= MAX_INFLIGHT_READS) await Promise.race(this.inflight);
+          } else {
+            await this.request(e, type, flags, cookie, offsetBig, length);
+          }
+          await this.drain();
+        } finally {
+          this.busy = false;
         }
-        const flags = h.u16be(4, 'command flags');
-        const type = h.u16be(6, 'command type');
-        const cookie = h.copyAt(8, 8, 'cookie');
-        const offsetBig = h.u64be(16, 'offset');
-        const length = h.u32be(24, 'length');
-        if (type === Cmd.disc) {
-          this.log.debug({}, 'NBD_CMD_DISC');
-          return;
-        }
-        await this.request(e, type, flags, cookie, offsetBig, length);
-        await this.drain();
-      } finally {
-        this.busy = false;
       }
+    } finally {
+      await Promise.all(this.inflight);
     }
+  }
+
+  /** During shutdown, close the connection once nothing is in progress. */
+  private endIfShutDown(): void {
+    if (this.shuttingDown && !this.busy && this.inflight.size === 0 && !this.sock.destroyed) this.sock.end();
   }
 
   private async request(e: ResolvedExport, type: number, flags: number, cookie: Uint8Array, offsetBig: bigint, length: number): Promise<void> {
@@ -581,18 +624,24 @@ export class Connection {
 
   private async read(e: ResolvedExport, cookie: Uint8Array, offset: number, length: number, df: boolean): Promise<void> {
     const chunk = this.limits.chunkBytes;
+    const dev = e.device;
+    const readInto = dev.readAtAsync
+      ? (o: number, d: Uint8Array) => dev.readAtAsync!(o, d)
+      : async (o: number, d: Uint8Array, first: boolean) => {
+          if (!first) await yieldToLoop();
+          dev.readAt(o, d);
+        };
     if (!this.structured) {
       // Simple reply: header then all the data; read everything first so an error can still be reported.
-      const out = Buffer.allocUnsafe(SIMPLE_REPLY_HEADER + length);
+      const out = pool.get(SIMPLE_REPLY_HEADER + length);
       for (let p = 0; p < length; p += chunk) {
-        if (p > 0) await yieldToLoop();
-        e.device.readAt(offset + p, out.subarray(SIMPLE_REPLY_HEADER + p, SIMPLE_REPLY_HEADER + Math.min(length, p + chunk)));
+        await readInto(offset + p, out.subarray(SIMPLE_REPLY_HEADER + p, SIMPLE_REPLY_HEADER + Math.min(length, p + chunk)), p === 0);
       }
       const w = new ByteWriter(out.subarray(0, SIMPLE_REPLY_HEADER));
       w.u32be(0, SIMPLE_REPLY_MAGIC, 'reply magic');
       w.u32be(4, 0, 'error');
       w.bytesAt(8, cookie, 'cookie');
-      this.send(out);
+      this.sendPooled(out);
       return;
     }
     if (length === 0) {
@@ -602,14 +651,12 @@ export class Connection {
     // Structured: one OFFSET_DATA chunk per `chunk` bytes (one in all with DF), the last marked DONE.
     const per = df ? length : chunk;
     for (let p = 0; p < length; p += per) {
-      if (p > 0) await yieldToLoop();
       const n = Math.min(per, length - p);
-      const out = Buffer.allocUnsafe(STRUCTURED_REPLY_HEADER + 8 + n);
+      const out = pool.get(STRUCTURED_REPLY_HEADER + 8 + n);
       try {
         for (let q = 0; q < n; q += chunk) {
-          if (q > 0) await yieldToLoop();
           const k = Math.min(chunk, n - q);
-          e.device.readAt(offset + p + q, out.subarray(STRUCTURED_REPLY_HEADER + 8 + q, STRUCTURED_REPLY_HEADER + 8 + q + k));
+          await readInto(offset + p + q, out.subarray(STRUCTURED_REPLY_HEADER + 8 + q, STRUCTURED_REPLY_HEADER + 8 + q + k), p + q === 0);
         }
       } catch (err) {
         if (err instanceof DisconnectedError) throw err;
@@ -626,7 +673,7 @@ export class Connection {
       const w = new ByteWriter(out.subarray(0, STRUCTURED_REPLY_HEADER + 8));
       this.structuredHeader(w, cookie, p + n >= length ? ReplyFlag.done : 0, ReplyType.offsetData, 8 + n);
       w.u64be(STRUCTURED_REPLY_HEADER, offset + p, 'data offset');
-      this.send(out);
+      this.sendPooled(out);
     }
   }
 

@@ -2,3 +2,4 @@ export { NbdServer, NBD_PORT, type NbdExport, type NbdServerOptions, type Listen
 export { errnoFor, type DeviceExtras } from './connection.js';
 export { NbdCode } from './errors.js';
 export * as protocol from './protocol.js';
+export { withThreadPoolReads } from './file-reads.js';

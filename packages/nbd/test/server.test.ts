@@ -1,6 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { IoError, MemoryDevice, type Extent } from '@guestkit/disk';
-import { NbdServer, protocol as P, type NbdExport } from '../src/index.js';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { FileDevice, OutOfRangeError } from '@guestkit/disk';
+import { NbdServer, protocol as P, withThreadPoolReads, type NbdExport } from '../src/index.js';
 import { RawClient, infoData, metaContextData } from './raw-client.js';
 
 const { Opt, Rep, Cmd, CmdFlag, Errno, ReplyType, TransmissionFlag } = P;
@@ -435,6 +439,58 @@ describe('NBD server behaviour', () => {
     expect(await busy.waitClosed()).toBe(true);
     expect(dev.flushes).toBeGreaterThanOrEqual(1);
     running = running.filter((r) => r.server !== s.server);
+  });
+
+  it('asynchronous reads overlap: a slow read does not hold up the next ones on the same connection', async () => {
+    const bytes = pattern(1 << 20, 11);
+    const dev = Object.assign(new MemoryDevice(bytes, { readOnly: true }), {
+      async readAtAsync(offset: number, dst: Uint8Array): Promise<void> {
+        if (offset === 0) await new Promise((r) => setTimeout(r, 200)); // the first read is slow
+        dst.set(bytes.subarray(offset, offset + dst.length));
+      },
+    });
+    const s = await start([{ name: '', device: dev }]);
+    const c = await s.client();
+    await c.go('', { structured: true });
+    c.request(Cmd.read, 0, 4096, { cookie: 1n });
+    c.request(Cmd.read, 4096, 4096, { cookie: 2n });
+    c.request(Cmd.read, 8192, 4096, { cookie: 3n });
+    const got = [await c.structuredReply(), await c.structuredReply(), await c.structuredReply()];
+    expect(got.map((r) => r[0]!.cookie)).toEqual([2n, 3n, 1n]);
+    for (const r of got) {
+      const off = Number(r[0]!.data.readBigUInt64BE(0));
+      expect(r[0]!.data.subarray(8).equals(Buffer.from(bytes.subarray(off, off + 4096)))).toBe(true);
+    }
+    // Shutdown waits for reads still running, then closes.
+    c.request(Cmd.read, 0, 4096, { cookie: 4n });
+    await new Promise((r) => setTimeout(r, 20));
+    const closing = s.server.close();
+    expect((await c.structuredReply())[0]!.cookie).toBe(4n);
+    await closing;
+    expect(await c.waitClosed()).toBe(true);
+    running = running.filter((r) => r.server !== s.server);
+  });
+
+  it('withThreadPoolReads reads a file device through the thread pool, bounds-checked', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gk-nbd-tp-'));
+    try {
+      const p = path.join(dir, 'f.raw');
+      fs.writeFileSync(p, Buffer.from(pattern(300_000, 4)));
+      const dev = withThreadPoolReads(FileDevice.open(p, { write: true }), p);
+      const a = new Uint8Array(100_000);
+      await dev.readAtAsync!(150_000, a);
+      const b = new Uint8Array(100_000);
+      dev.readAt(150_000, b);
+      expect(Buffer.from(a).equals(Buffer.from(b))).toBe(true);
+      dev.writeAt(150_000, new Uint8Array(10).fill(0xee));
+      await dev.readAtAsync!(150_000, a);
+      expect(a.subarray(0, 10).every((x) => x === 0xee)).toBe(true); // sees writes through the other descriptor
+      await expect(dev.readAtAsync!(299_999, new Uint8Array(2))).rejects.toBeInstanceOf(OutOfRangeError);
+      dev.close();
+      await expect(dev.readAtAsync!(0, new Uint8Array(1))).rejects.toBeInstanceOf(IoError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects bad export definitions', () => {

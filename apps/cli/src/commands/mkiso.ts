@@ -64,7 +64,7 @@ export const mkisoCommand: CommandModule<GlobalArgs, MkisoArgs> = {
       const showProgress = args.progress ?? c.stderrIsTTY;
       const bar = showProgress ? progressBar(image.size) : undefined;
       const t0 = Date.now();
-      writeImageFile(image, out, bar ? { onProgress: bar.update } : {});
+      await writeImageFile(image, out, bar ? { onProgress: bar.update } : {});
       bar?.done();
       const s = image.summary();
       if (args.json) {

@@ -53,7 +53,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       ),
   handler: async (args) => {
     const c = ctx();
-    const { NbdServer, NBD_PORT } = await import('@guestkit/nbd');
+    const { NbdServer, NBD_PORT, withThreadPoolReads } = await import('@guestkit/nbd');
     let device: import('@guestkit/disk').BlockDevice;
     let what: string;
     if (args.iso) {
@@ -65,7 +65,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       what = `ISO of ${args.iso}`;
     } else {
       const { FileDevice } = await import('@guestkit/disk');
-      device = FileDevice.open(args.image!, { write: Boolean(args.rw) });
+      device = withThreadPoolReads(FileDevice.open(args.image!, { write: Boolean(args.rw) }), args.image!);
       what = args.image!;
     }
     const server = new NbdServer({

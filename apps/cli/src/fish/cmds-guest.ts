@@ -212,7 +212,7 @@ export const guestCommands: FishCommand[] = [
     description: 'Show what is mounted where ("device: mountpoint").',
     minArgs: 0, maxArgs: 0,
     run: (s) => {
-      const ms = [...s.mounts].sort((a, b) => a.mountpoint.length - b.mountpoint.length || a.mountpoint.localeCompare(b.mountpoint));
+      const ms = [...s.mounts].sort((a, b) => a.mountpoint.length - b.mountpoint.length || (a.mountpoint < b.mountpoint ? -1 : a.mountpoint > b.mountpoint ? 1 : 0));
       s.out(ms.map((m) => `${m.device}: ${m.mountpoint}\n`).join(''));
     },
   },

@@ -24,7 +24,7 @@ export class CommandTable {
       this.all.push(c);
       for (const n of [c.name, ...(c.aliases ?? [])]) this.byName.set(n, c);
     }
-    this.all.sort((a, b) => a.name.localeCompare(b.name));
+    this.all.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     return this;
   }
 

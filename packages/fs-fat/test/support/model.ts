@@ -82,17 +82,17 @@ export function verifyFs(fs: FatFileSystem, model: Model, label = ''): void {
 
 /** Deterministic pseudo-random bytes. */
 export function bytes(n: number, seed: number): Uint8Array {
-  const b = new Uint8Array(n);
+  const words = new Uint32Array(Math.ceil(n / 4));
   let x = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < words.length; i++) {
     x ^= x << 13;
     x >>>= 0;
     x ^= x >>> 17;
     x ^= x << 5;
     x >>>= 0;
-    b[i] = x & 0xff;
+    words[i] = x;
   }
-  return b;
+  return new Uint8Array(words.buffer, 0, n);
 }
 
 /** Open an image file read-write and return the fs with a close that also closes the device. */

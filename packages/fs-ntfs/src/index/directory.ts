@@ -25,7 +25,7 @@ export interface IndexNode {
 /** A directory entry found in $I30, with its decoded key. */
 export interface FoundEntry {
   entry: IndexEntry;
-  key: FileNameKey;
+  key: FileNameKey & { readonly mtimeMs: number };
 }
 
 const BLOCK_CACHE = 2048;
@@ -119,11 +119,20 @@ export class DirectoryIndex {
    * @throws LoopError, LimitError, FormatError
    */
   *entries(): Generator<FoundEntry> {
+    yield* this.list();
+  }
+
+  /**
+   * Every entry in collation order (in-order walk), as an array. `visited` guards against
+   * cycles, the depth and the entry count are bounded.
+   * @throws LoopError, LimitError, FormatError
+   */
+  list(): FoundEntry[] {
     const visited = new Set<number>();
-    let count = 0;
+    const out: FoundEntry[] = [];
     const rn = this.view.base.recordNumber;
-    const self = this;
-    function* walk(node: IndexNode, depth: number): Generator<FoundEntry> {
+    const where = `record ${rn} index entry`;
+    const walk = (node: IndexNode, depth: number): void => {
       if (depth > NtfsLimits.maxIndexDepth) {
         throw new LimitError(NtfsCode.Limit, `record ${rn}: index deeper than ${NtfsLimits.maxIndexDepth}`, { record: rn });
       }
@@ -131,14 +140,15 @@ export class DirectoryIndex {
         if (e.flags & IndexEntryFlags.Node) {
           if (visited.has(e.subVcn)) throw new LoopError(NtfsCode.Loop, `record ${rn}: index block VCN ${e.subVcn} is reached twice (loop)`, { record: rn, vcn: e.subVcn });
           visited.add(e.subVcn);
-          yield* walk(self.node(e.subVcn), depth + 1);
+          walk(this.node(e.subVcn), depth + 1);
         }
         if (e.flags & IndexEntryFlags.End) break;
-        if (++count > NtfsLimits.maxDirEntries) throw new LimitError(NtfsCode.Limit, `record ${rn}: more than ${NtfsLimits.maxDirEntries} entries`, { record: rn });
-        yield { entry: e, key: decodeFileName(e.key, `record ${rn} index entry`) };
+        if (out.length >= NtfsLimits.maxDirEntries) throw new LimitError(NtfsCode.Limit, `record ${rn}: more than ${NtfsLimits.maxDirEntries} entries`, { record: rn });
+        out.push({ entry: e, key: decodeFileName(e.key, where) });
       }
-    }
-    yield* walk(this.root, 0);
+    };
+    walk(this.root, 0);
+    return out;
   }
 
   /**
@@ -146,7 +156,9 @@ export class DirectoryIndex {
    * matches case-insensitively along the search path (an exact-case match first).
    */
   find(name: string): FoundEntry[] {
-    const up = this.vol.upcase;
+    const table = this.vol.upcase.table;
+    const want = new Uint16Array(name.length);
+    for (let i = 0; i < name.length; i++) want[i] = table[name.charCodeAt(i)]!;
     const rn = this.view.base.recordNumber;
     const visited = new Set<number>();
     const found: FoundEntry[] = [];
@@ -159,10 +171,9 @@ export class DirectoryIndex {
           next = e;
           break;
         }
-        const key = decodeFileName(e.key, `record ${rn} index entry`);
-        const c = up.compare(name, key.name);
+        const c = compareKey(want, e.key, table);
         if (c === 0) {
-          found.push({ entry: e, key });
+          found.push({ entry: e, key: decodeFileName(e.key, `record ${rn} index entry`) });
           continue;
         }
         if (c < 0) {
@@ -178,4 +189,20 @@ export class DirectoryIndex {
     found.sort((a, b) => (a.key.name === name ? -1 : 0) - (b.key.name === name ? -1 : 0));
     return found;
   }
+}
+
+/**
+ * Collate an upper-cased name against a $FILE_NAME key's name without decoding it
+ * (COLLATION_FILE_NAME: upper-cased code units, then length).
+ */
+export function compareKey(want: Uint16Array, key: Uint8Array, table: Uint16Array): number {
+  const len = key.length > 0x40 ? key[0x40]! : 0;
+  const avail = Math.min(len, (key.length - 0x42) >> 1);
+  const n = Math.min(want.length, avail);
+  for (let i = 0; i < n; i++) {
+    const y = table[key[0x42 + 2 * i]! | (key[0x43 + 2 * i]! << 8)]!;
+    const x = want[i]!;
+    if (x !== y) return x < y ? -1 : 1;
+  }
+  return want.length === len ? 0 : want.length < len ? -1 : 1;
 }

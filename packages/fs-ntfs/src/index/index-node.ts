@@ -1,22 +1,22 @@
-import { ByteView, FormatError, hex } from '@guestkit/disk/binary';
+import { ByteView, FormatError, decodeUtf16le, hex } from '@guestkit/disk/binary';
 import { NtfsCode } from '../errors.js';
 import { FILE_NAME, splitRef } from '../layout/mft-record.js';
 import { INDEX_ENTRY, INDEX_HEADER, IndexEntryFlags } from '../layout/index.js';
 
 /** A decoded $FILE_NAME value (a directory entry key, or the attribute itself). */
 export interface FileNameKey {
-  parentRecord: number;
-  parentSequence: number;
-  creationTime: bigint;
-  lastDataChangeTime: bigint;
-  lastMftChangeTime: bigint;
-  lastAccessTime: bigint;
-  allocatedSize: number;
-  dataSize: number;
-  fileAttributes: number;
-  reparseTag: number;
-  namespace: number;
-  name: string;
+  readonly parentRecord: number;
+  readonly parentSequence: number;
+  readonly creationTime: bigint;
+  readonly lastDataChangeTime: bigint;
+  readonly lastMftChangeTime: bigint;
+  readonly lastAccessTime: bigint;
+  readonly allocatedSize: number;
+  readonly dataSize: number;
+  readonly fileAttributes: number;
+  readonly reparseTag: number;
+  readonly namespace: number;
+  readonly name: string;
 }
 
 /** One index entry. `key` is a view into the node bytes. */
@@ -32,29 +32,60 @@ export interface IndexEntry {
   subVcn: number;
 }
 
-/** Decode a $FILE_NAME value. @throws FormatError on a name that runs past the value. */
-export function decodeFileName(b: Uint8Array, where: string, base = 0): FileNameKey {
-  const v = new ByteView(b, base, where);
-  const nameLength = v.u8(FILE_NAME.nameLength);
-  const parent = splitRef(v.u64(FILE_NAME.parentRef));
-  const i64n = (off: number, field: string): number => {
-    const x = v.i64(off, field);
-    return x < 0n || x > BigInt(Number.MAX_SAFE_INTEGER) ? 0 : Number(x);
-  };
-  return {
-    parentRecord: parent.record,
-    parentSequence: parent.sequence,
-    creationTime: v.u64(FILE_NAME.creationTime),
-    lastDataChangeTime: v.u64(FILE_NAME.lastDataChangeTime),
-    lastMftChangeTime: v.u64(FILE_NAME.lastMftChangeTime),
-    lastAccessTime: v.u64(FILE_NAME.lastAccessTime),
-    allocatedSize: i64n(FILE_NAME.allocatedSize, 'allocated size'),
-    dataSize: i64n(FILE_NAME.dataSize, 'data size'),
-    fileAttributes: v.u32(FILE_NAME.fileAttributes),
-    reparseTag: v.u32(FILE_NAME.reparseTag),
-    namespace: v.u8(FILE_NAME.namespace),
-    name: v.utf16(FILE_NAME.name, nameLength * 2, 'file name'),
-  };
+const u32 = (b: Uint8Array, o: number): number => (b[o]! | (b[o + 1]! << 8) | (b[o + 2]! << 16)) + b[o + 3]! * 16777216;
+const u64big = (b: Uint8Array, o: number): bigint => (BigInt(u32(b, o + 4)) << 32n) | BigInt(u32(b, o));
+const i64num = (b: Uint8Array, o: number): number => {
+  const hi = u32(b, o + 4);
+  // negative or above 2^53: treat as 0 (sizes in directory entries are informational)
+  return hi >= 0x200000 ? 0 : hi * 4294967296 + u32(b, o);
+};
+
+/** A $FILE_NAME decoded on demand: hot fields eagerly, FILETIMEs only when asked. */
+class FileNameValue implements FileNameKey {
+  readonly parentRecord: number;
+  readonly parentSequence: number;
+  readonly allocatedSize: number;
+  readonly dataSize: number;
+  readonly fileAttributes: number;
+  readonly reparseTag: number;
+  readonly namespace: number;
+  readonly name: string;
+  constructor(private readonly b: Uint8Array) {
+    this.parentRecord = u32(b, FILE_NAME.parentRef) + (b[FILE_NAME.parentRef + 4]! | (b[FILE_NAME.parentRef + 5]! << 8)) * 4294967296;
+    this.parentSequence = b[FILE_NAME.parentRef + 6]! | (b[FILE_NAME.parentRef + 7]! << 8);
+    this.allocatedSize = i64num(b, FILE_NAME.allocatedSize);
+    this.dataSize = i64num(b, FILE_NAME.dataSize);
+    this.fileAttributes = u32(b, FILE_NAME.fileAttributes);
+    this.reparseTag = u32(b, FILE_NAME.reparseTag);
+    this.namespace = b[FILE_NAME.namespace]!;
+    this.name = decodeUtf16le(b.subarray(FILE_NAME.name, FILE_NAME.name + b[FILE_NAME.nameLength]! * 2));
+  }
+  get creationTime(): bigint {
+    return u64big(this.b, FILE_NAME.creationTime);
+  }
+  get lastDataChangeTime(): bigint {
+    return u64big(this.b, FILE_NAME.lastDataChangeTime);
+  }
+  get lastMftChangeTime(): bigint {
+    return u64big(this.b, FILE_NAME.lastMftChangeTime);
+  }
+  get lastAccessTime(): bigint {
+    return u64big(this.b, FILE_NAME.lastAccessTime);
+  }
+  /** Last data change as milliseconds since the Unix epoch (no bigint on the listing path). */
+  get mtimeMs(): number {
+    const o = FILE_NAME.lastDataChangeTime;
+    return (u32(this.b, o + 4) * 4294967296 + u32(this.b, o)) / 10000 - 11644473600000;
+  }
+}
+
+/** Decode a $FILE_NAME value. @throws FormatError when the name runs past the value. */
+export function decodeFileName(b: Uint8Array, where: string, base = 0): FileNameKey & { readonly mtimeMs: number } {
+  if (b.length < FILE_NAME.HEADER || FILE_NAME.HEADER + b[FILE_NAME.nameLength]! * 2 > b.length) {
+    throw new FormatError(NtfsCode.BadIndex, `${where} @ ${hex(base)}: $FILE_NAME of ${b.length} bytes is too short for its name`, { where, offset: base, length: b.length });
+  }
+  // a view: index nodes are immutable once parsed (writers replace whole nodes)
+  return new FileNameValue(b);
 }
 
 /**

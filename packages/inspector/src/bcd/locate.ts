@@ -9,7 +9,8 @@ import { GuestError, type Logger, nullLogger } from '@guestkit/disk/binary';
 import { openHiveFile } from '../registry/open-hive.js';
 import { isEsp, type GuestFilesystemLike, type GuestLike } from '../guest-like.js';
 import type { BcdDevice, PartitionResolver, ResolvedPartition } from './device.js';
-import { readBcdStore, type BcdStore } from './store.js';
+import { readBcdStore, bcdElement, findBcdObject, type BcdStore } from './store.js';
+import type { InspectionReport } from '../inspect.js';
 
 export const BCD_STORE_PATHS = ['/EFI/Microsoft/Boot/BCD', '/Boot/BCD'] as const;
 
@@ -85,4 +86,24 @@ export function bcdDeviceTarget(d: BcdDevice, resolve: PartitionResolver): strin
 /** The filesystem entry of a device. */
 export function filesystemOf(guest: GuestLike, device: string): GuestFilesystemLike | undefined {
   return guest.filesystems().find((f) => f.device === device);
+}
+
+/**
+ * Drive letters to show for a store's partitions: those of the Windows installation the
+ * store's default entry boots (else of the first installation any of its loaders boots).
+ */
+export function driveLettersForStore(guest: GuestLike, located: LocatedBcdStore, report: InspectionReport): Map<string, string> {
+  const resolve = guestPartitionResolver(guest);
+  const targetOf = (id: string | undefined): string | undefined => {
+    const o = id ? findBcdObject(located.store, id) : undefined;
+    const v = bcdElement(o, 0x21000001)?.value;
+    return v?.format === 'device' ? bcdDeviceTarget(v.value.device, resolve) : undefined;
+  };
+  const dv = bcdElement(findBcdObject(located.store, '{9dea862c-5cdd-4e70-acc1-f32b344d4795}'), 0x23000003)?.value;
+  const targets = [targetOf(dv?.format === 'object' ? dv.value : undefined), ...located.store.objects.filter((o) => o.applicationType === 3).map((o) => targetOf(o.id))];
+  for (const t of targets) {
+    const os = t ? report.operatingSystems.find((o) => o.root === t) : undefined;
+    if (os) return new Map(os.driveMappings.map((m) => [m.device, m.letter] as const));
+  }
+  return new Map();
 }

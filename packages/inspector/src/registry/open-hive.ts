@@ -2,16 +2,12 @@
  * Open a hive file from a guest filesystem as a RegKey tree (through @guestkit/hive).
  */
 import type { FileSystem } from '@guestkit/disk';
-import { UnsupportedError, nullLogger, type Logger } from '@guestkit/disk/binary';
-import * as hivePackage from '@guestkit/hive';
-import { hiveKey, type HiveLike, type RegKey } from './reg-tree.js';
+import { nullLogger, type Logger } from '@guestkit/disk/binary';
+import { Hive } from '@guestkit/hive';
+import { hiveKey, type RegKey } from './reg-tree.js';
 
 /** Largest hive the inspector reads (the biggest real SOFTWARE hives are a few hundred MiB). */
 export const MAX_HIVE_BYTES = 512 * 1024 * 1024;
-
-interface HiveModule {
-  Hive?: { open(bytes: Uint8Array, opts: { unsafe?: boolean; name?: string; logger?: Logger }): HiveLike };
-}
 
 /**
  * Parse hive bytes, read-only. `unsafe` reads damaged hives as far as possible (hivex
@@ -19,8 +15,6 @@ interface HiveModule {
  * @throws the hive package's FormatError/LimitError/LoopError for a hive it cannot open.
  */
 export function openHiveBytes(bytes: Uint8Array, name: string, opts: { unsafe?: boolean; logger?: Logger } = {}): RegKey {
-  const Hive = (hivePackage as unknown as HiveModule).Hive;
-  if (!Hive) throw new UnsupportedError('HIVE_READER_MISSING', '@guestkit/hive provides no Hive reader in this build', {});
   const h = Hive.open(bytes, { unsafe: opts.unsafe ?? false, name, logger: opts.logger ?? nullLogger });
   return hiveKey(h);
 }

@@ -1,0 +1,155 @@
+/**
+ * `pnpm bench ntfs`: guestkit's NTFS driver (node running the built dist, as a process, so start-up
+ * counts as it does for the native tool) against ntfs-3g and sleuthkit in the same run:
+ *   1. read a 100 MiB file            guestkit vs `ntfscat`        (target ratio ≤ 1.0)
+ *   2. list a 100 000-entry tree      guestkit vs `fls -r`         (target ratio ≤ 1.0)
+ *   3. write a 100 MiB file           guestkit vs `ntfscp`         (target ratio ≤ 1.0)
+ * Images are built once with mkntfs + the ntfs-3g FUSE driver and kept in
+ * $GUESTKIT_BENCH_DIR (default /tmp/guestkit-bench-ntfs). Medians of 5 runs after 1 warm-up.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, copyFileSync, rmSync, openSync, writeSync, closeSync } from 'node:fs';
+import { join, dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { randomBytes } from 'node:crypto';
+import { median, printRows, runCmd, type Row } from './lib.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = resolve(here, '..');
+const dist = join(root, 'packages/fs-ntfs/dist/index.js');
+const diskDist = join(root, 'packages/disk/dist/index.js');
+const dir = process.env.GUESTKIT_BENCH_DIR ?? '/tmp/guestkit-bench-ntfs';
+const RUNS = Number(process.env.BENCH_RUNS ?? 5);
+
+function sh(cmd: string, args: string[]): void {
+  const r = spawnSync(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr}`);
+}
+
+function makeImages(): { big: string; tree: string; payload: string } {
+  mkdirSync(dir, { recursive: true });
+  const big = join(dir, 'big.img');
+  const tree = join(dir, 'tree.img');
+  const payload = join(dir, 'payload.bin');
+  if (!existsSync(payload)) {
+    const fd = openSync(payload, 'w');
+    for (let i = 0; i < 100; i++) writeSync(fd, randomBytes(1 << 20));
+    closeSync(fd);
+  }
+  if (!existsSync(big)) {
+    sh('truncate', ['-s', '400M', big + '.tmp']);
+    sh('mkntfs', ['-q', '-F', '-f', '-c', '4096', big + '.tmp']);
+    sh('ntfscp', ['-q', big + '.tmp', payload, 'payload.bin']);
+    sh('mv', [big + '.tmp', big]);
+  }
+  if (!existsSync(tree)) {
+    console.log('building the 100 000-entry tree once (ntfs-3g FUSE)…');
+    sh('truncate', ['-s', '512M', tree + '.tmp']);
+    sh('mkntfs', ['-q', '-F', '-f', '-c', '4096', tree + '.tmp']);
+    const mnt = join(dir, 'mnt');
+    mkdirSync(mnt, { recursive: true });
+    sh('ntfs-3g', [tree + '.tmp', mnt]);
+    try {
+      sh('python3', ['-c', `
+import os
+for d in range(100):
+    p = os.path.join(${JSON.stringify(mnt)}, 'dir%03d' % d)
+    os.mkdir(p)
+    for f in range(999):
+        open(os.path.join(p, 'file-%04d.txt' % f), 'wb').close()
+`]);
+    } finally {
+      sh('umount', [mnt]);
+    }
+    sh('mv', [tree + '.tmp', tree]);
+  }
+  return { big, tree, payload };
+}
+
+/** Time a node process running a small script against the built packages. */
+function nodeScript(body: string): string {
+  return `import { FileDevice } from ${JSON.stringify(diskDist)}; import { openNtfs } from ${JSON.stringify(dist)}; import * as nfs from 'node:fs';\n${body}`;
+}
+
+function timeRuns(fn: () => number): number {
+  fn();
+  const t: number[] = [];
+  for (let i = 0; i < RUNS; i++) t.push(fn());
+  return median(t);
+}
+
+const { big, tree, payload } = makeImages();
+const scripts = join(dir, 'scripts');
+mkdirSync(scripts, { recursive: true });
+const readJs = join(scripts, 'read.mjs');
+writeFileSync(readJs, nodeScript(`
+const fs = openNtfs(FileDevice.open(process.argv[2]));
+const h = fs.open(process.argv[3]);
+const buf = new Uint8Array(8 << 20);
+for (let off = 0; off < h.size; off += buf.length) {
+  const n = Math.min(buf.length, h.size - off);
+  const v = buf.subarray(0, n);
+  h.readAt(off, v);
+  nfs.writeSync(1, v);
+}`));
+const listJs = join(scripts, 'list.mjs');
+writeFileSync(listJs, nodeScript(`
+const fs = openNtfs(FileDevice.open(process.argv[2]));
+const out = [];
+const walk = (p) => { for (const e of fs.readdir(p)) { const full = (p === '/' ? '' : p) + '/' + e.name; out.push((e.type === 'directory' ? 'd ' : 'r ') + full.slice(1)); if (e.type === 'directory') walk(full); } };
+walk('/');
+nfs.writeSync(1, out.join('\\n') + '\\n');`));
+const writeJs = join(scripts, 'write.mjs');
+writeFileSync(writeJs, nodeScript(`
+const fs = openNtfs(FileDevice.open(process.argv[2], { write: true }), { write: true });
+fs.writeFile(process.argv[4], new Uint8Array(nfs.readFileSync(process.argv[3])));
+fs.close();`));
+
+const devnull = { stdio: ['ignore', openSync('/dev/null', 'w'), 'pipe'] as ['ignore', number, 'pipe'] };
+const rows: Row[] = [];
+
+rows.push({
+  what: 'read a 100 MiB file',
+  guestkitMs: timeRuns(() => runCmd('node', [readJs, big, '/payload.bin'], devnull)),
+  native: 'ntfscat',
+  nativeMs: timeRuns(() => runCmd('ntfscat', [big, 'payload.bin'], devnull)),
+  target: 1.0,
+});
+
+// sanity: the listing is complete
+const count = spawnSync('node', [listJs, tree], { maxBuffer: 1 << 28 }).stdout.toString().split('\n').filter(Boolean).length;
+console.log(`tree listing: ${count} entries (100 directories × 999 files + metadata)`);
+rows.push({
+  what: `list a ${count}-entry tree`,
+  guestkitMs: timeRuns(() => runCmd('node', [listJs, tree], devnull)),
+  native: 'fls -r',
+  nativeMs: timeRuns(() => runCmd('fls', ['-r', tree], devnull)),
+  target: 1.0,
+});
+
+// write: a fresh copy of the (small) base image per run, outside the timing
+const base = join(dir, 'write-base.img');
+if (!existsSync(base)) {
+  sh('truncate', ['-s', '400M', base]);
+  sh('mkntfs', ['-q', '-F', '-f', '-c', '4096', base]);
+}
+const target = join(dir, 'write.img');
+const writeRun = (fn: () => number) => () => {
+  copyFileSync(base, target);
+  return fn();
+};
+let gkWrite = NaN;
+try {
+  gkWrite = timeRuns(writeRun(() => runCmd('node', [writeJs, target, payload, '/payload.bin'], devnull)));
+} catch (e) {
+  console.log(`guestkit write not available: ${(e as Error).message.split('\n')[0]}`);
+}
+rows.push({
+  what: 'write a 100 MiB file',
+  guestkitMs: gkWrite,
+  native: 'ntfscp',
+  nativeMs: timeRuns(writeRun(() => runCmd('ntfscp', ['-q', target, payload, 'payload.bin'], devnull))),
+  target: 1.0,
+});
+rmSync(target, { force: true });
+printRows(rows);

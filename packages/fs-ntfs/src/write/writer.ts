@@ -1,0 +1,690 @@
+import {
+  ByteView, ByteWriter, FormatError, NoSpaceError, UnsupportedError, encodeUtf16le, nowFiletime, hex,
+} from '@guestkit/disk/binary';
+import { NtfsCode } from '../errors.js';
+import {
+  ATTR, ATTR_LIST, AttrFlags, AttrType, FILE_NAME, FileAttr, Namespace, RecordFlags, STD_INFO, SystemFile, makeRef, splitRef,
+} from '../layout/mft-record.js';
+import { INDEX_ROOT } from '../layout/index.js';
+import { MftRecord } from '../record/mft-record.js';
+import { protectForWrite } from '../record/fixup.js';
+import { decodeRunlist, type Run } from '../runlist/runlist.js';
+import { DirectoryIndex, I30 } from '../index/directory.js';
+import type { NtfsVolume } from '../volume.js';
+import { AllocBitmap } from './bitmap.js';
+import { RecordEditor, nonResidentAttr, nonResidentSize, residentAttr, type AttrBlob } from './record-edit.js';
+import { IndexEditor, blockLayout, encodeBlock, encodeRoot, toEdit, type EditNode, type IndexStore } from './index-edit.js';
+
+const FIRST_FREE_RECORD = 24; // records 16..23 are reserved for $MFT's own extension records
+const MFT_GROW_RECORDS = 64;
+
+/** Non-resident attribute header fields of a blob. */
+export interface NrState {
+  runs: Run[];
+  allocatedSize: number;
+  dataSize: number;
+  initializedSize: number;
+  flags: number;
+  compressionUnit: number;
+}
+
+function rd(blob: AttrBlob): ByteView {
+  return new ByteView(blob.bytes, 0, `attribute ${hex(blob.type)}`);
+}
+
+export function blobIsResident(b: AttrBlob): boolean {
+  return b.bytes[ATTR.nonResident] === 0;
+}
+
+export function blobValue(b: AttrBlob): Uint8Array {
+  const v = rd(b);
+  return v.bytesAt(v.u16(ATTR.valueOffset), v.u32(ATTR.valueLength));
+}
+
+export function blobNr(b: AttrBlob, clusterCount: number): NrState & { lowestVcn: number; highestVcn: number } {
+  const v = rd(b);
+  const lowestVcn = v.u64n(ATTR.lowestVcn);
+  const runs = decodeRunlist(b.bytes.subarray(v.u16(ATTR.mappingPairsOffset)), lowestVcn, clusterCount, `attribute ${hex(b.type)}`);
+  return {
+    runs, lowestVcn, highestVcn: Number(v.i64(ATTR.highestVcn)),
+    allocatedSize: v.u64n(ATTR.allocatedSize), dataSize: v.u64n(ATTR.dataSize), initializedSize: v.u64n(ATTR.initializedSize),
+    flags: v.u16(ATTR.flags), compressionUnit: v.u8(ATTR.compressionUnit),
+  };
+}
+
+/** Build a $FILE_NAME value. */
+export function fileNameValue(parentRef: bigint, name: string, ns: number, times: bigint, attrs: number, allocated: number, size: number, reparseTag = 0): Uint8Array {
+  const nm = encodeUtf16le(name);
+  const w = ByteWriter.alloc(FILE_NAME.HEADER + nm.length);
+  w.u64(FILE_NAME.parentRef, parentRef).u64(FILE_NAME.creationTime, times).u64(FILE_NAME.lastDataChangeTime, times)
+    .u64(FILE_NAME.lastMftChangeTime, times).u64(FILE_NAME.lastAccessTime, times).u64(FILE_NAME.allocatedSize, allocated)
+    .u64(FILE_NAME.dataSize, size).u32(FILE_NAME.fileAttributes, attrs).u32(FILE_NAME.reparseTag, reparseTag)
+    .u8(FILE_NAME.nameLength, name.length).u8(FILE_NAME.namespace, ns).bytesAt(FILE_NAME.name, nm);
+  return w.bytes;
+}
+
+/** Names Windows cannot represent in the Win32 namespace are stored as POSIX names. */
+export function namespaceFor(name: string): number {
+  return /["*/:<>?\\|\x00-\x1f]/.test(name) || /[. ]$/.test(name) ? Namespace.Posix : Namespace.Win32;
+}
+
+interface BlockWrite {
+  dir: number;
+  vcn: number;
+  bytes: Uint8Array;
+}
+
+/**
+ * The write side: one transaction per FileSystem operation. Records, index blocks and bitmaps
+ * are edited in memory; `commit` writes new data first, then $Bitmap, the MFT bitmap, index
+ * blocks and finally MFT records (with $MFTMirr), so a failure before the commit writes nothing
+ * that is referenced, and clusters freed by an operation are not reused by the same operation.
+ */
+export class NtfsWriter {
+  private clusters!: AllocBitmap;
+  private mftBmp!: AllocBitmap;
+  private records = new Map<number, RecordEditor>();
+  private blocks = new Map<string, BlockWrite>();
+  private freeLater: Run[] = [];
+  private freeRecordsLater: number[] = [];
+  private touchedDirs = new Set<number>();
+  private logFileReset = false;
+  private mftRuns!: Run[];
+  private mftRecords!: number;
+  private mirrRuns!: Run[];
+  private mirrCount!: number;
+  private loaded = false;
+
+  constructor(readonly vol: NtfsVolume) {}
+
+  get recordSize(): number {
+    return this.vol.recordSize;
+  }
+  get cs(): number {
+    return this.vol.clusterSize;
+  }
+
+  private load(): void {
+    if (this.loaded) return;
+    const v = this.vol;
+    const bm = v.readAll(v.view(SystemFile.Bitmap), AttrType.Data, '', 1 << 30)!;
+    this.clusters = new AllocBitmap(bm, v.clusterCount, '$Bitmap');
+    const mftView = v.view(SystemFile.Mft);
+    const mb = v.readAll(mftView, AttrType.Bitmap, '', 1 << 28);
+    if (!mb) throw new FormatError(NtfsCode.MissingSystemFile, '$MFT has no $BITMAP', {});
+    this.mftRecords = v.recordCount;
+    this.mftBmp = new AllocBitmap(mb, Math.min(this.mftRecords, mb.length * 8), '$MFT bitmap');
+    this.mftRuns = v.mft.info.runs.map((r) => ({ ...r }));
+    const mirr = v.streamInfo(v.view(SystemFile.MftMirr), AttrType.Data)!;
+    this.mirrRuns = mirr.runs;
+    this.mirrCount = Math.floor(mirr.dataSize / v.recordSize);
+    this.loaded = true;
+  }
+
+  /** Forget everything staged (nothing was written); reload bitmaps next time. */
+  abort(): void {
+    this.records.clear();
+    this.blocks.clear();
+    this.freeLater = [];
+    this.freeRecordsLater = [];
+    this.touchedDirs.clear();
+    this.created.clear();
+    this.loaded = false;
+  }
+
+  // ---- records -------------------------------------------------------------------------------
+
+  rec(n: number): RecordEditor {
+    this.load();
+    let r = this.records.get(n);
+    if (!r) {
+      r = RecordEditor.from(this.vol.record(n));
+      this.records.set(n, r);
+    }
+    return r;
+  }
+
+  /** Allocate a fresh MFT record (growing $MFT when the bitmap is full). */
+  allocRecord(flags: number): RecordEditor {
+    this.load();
+    let n: number;
+    try {
+      n = this.mftBmp.allocate(1, FIRST_FREE_RECORD)[0]!.start;
+    } catch (e) {
+      if (!(e instanceof NoSpaceError)) throw e;
+      this.growMft();
+      n = this.mftBmp.allocate(1, FIRST_FREE_RECORD)[0]!.start;
+    }
+    let seq = 1;
+    let usn = 1;
+    if (n < this.vol.recordCount) {
+      try {
+        const old = this.vol.record(n);
+        seq = old.sequence || 1;
+        usn = old.bytes[0x30]! | (old.bytes[0x31]! << 8);
+      } catch {
+        // an unformatted or damaged free record is simply overwritten
+      }
+    }
+    const r = RecordEditor.fresh(n, this.recordSize, seq, flags | RecordFlags.InUse, usn);
+    this.records.set(n, r);
+    this.created.add(n);
+    return r;
+  }
+
+  /** Free a record at commit (sequence bumped, in-use flag cleared). */
+  freeRecord(n: number): void {
+    const r = this.rec(n);
+    r.flags = r.flags & ~RecordFlags.InUse;
+    let seq = r.sequence + 1;
+    if (seq > 0xffff) seq = 1;
+    r.sequence = seq;
+    this.freeRecordsLater.push(n);
+  }
+
+  private growMft(): void {
+    const rec0 = this.rec(0);
+    const data = rec0.find(AttrType.Data);
+    if (!data || blobIsResident(data) || rec0.find(AttrType.AttributeList)) {
+      throw new UnsupportedError(NtfsCode.Unsupported, '$MFT is full and its $DATA is spread over an attribute list; growing it is not supported', {});
+    }
+    const st = blobNr(data, this.vol.clusterCount);
+    const addBytes = Math.max(MFT_GROW_RECORDS * this.recordSize, this.cs);
+    const addClusters = Math.ceil(addBytes / this.cs);
+    const lastRun = st.runs[st.runs.length - 1]!;
+    const got = this.clusters.allocate(addClusters, lastRun.lcn + lastRun.length);
+    let vcn = Math.ceil(st.allocatedSize / this.cs);
+    const newRuns = [...st.runs];
+    for (const g of got) {
+      newRuns.push({ vcn, lcn: g.start, length: g.length });
+      vcn += g.length;
+    }
+    const newSize = vcn * this.cs;
+    const oldRecords = this.mftRecords;
+    const newRecords = Math.floor(newSize / this.recordSize);
+    rec0.replace(data, nonResidentAttr(AttrType.Data, '', { runs: newRuns, lowestVcn: 0, highestVcn: vcn - 1, allocatedSize: newSize, dataSize: newSize, initializedSize: newSize, flags: st.flags }));
+    if (!rec0.fits()) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for another run', {});
+    this.mftRuns = newRuns;
+    this.mftRecords = newRecords;
+    // format the new records as free (not in use) so readers and chkdsk see valid FILE records
+    for (let n = oldRecords; n < newRecords; n++) {
+      const r = RecordEditor.fresh(n, this.recordSize, 0, 0);
+      this.writeMftRecord(n, r.encode());
+    }
+    // the MFT bitmap must cover the new records
+    const needBytes = Math.ceil(newRecords / 64) * 8;
+    if (needBytes > this.mftBmp.bytes.length) {
+      const nb = new Uint8Array(needBytes);
+      nb.set(this.mftBmp.bytes);
+      this.mftBmp.bytes = nb;
+    }
+    this.mftBmp.units = newRecords;
+    this.mftBmp.dirtyLo = 0;
+    this.mftBmp.dirtyHi = this.mftBmp.bytes.length - 1;
+    this.placeMftBitmap();
+  }
+
+  /** Make $MFT:$BITMAP's attribute match the in-memory bitmap's size. */
+  private placeMftBitmap(): void {
+    const rec0 = this.rec(0);
+    const b = rec0.find(AttrType.Bitmap)!;
+    const size = this.mftBmp.bytes.length;
+    if (blobIsResident(b)) {
+      rec0.replace(b, residentAttr(AttrType.Bitmap, '', this.mftBmp.bytes));
+      if (!rec0.fits()) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for its bitmap', {});
+      return;
+    }
+    const st = blobNr(b, this.vol.clusterCount);
+    const runs = [...st.runs];
+    let alloc = st.allocatedSize;
+    if (size > alloc) {
+      const need = Math.ceil((size - alloc) / this.cs);
+      const last = runs[runs.length - 1]!;
+      let vcn = alloc / this.cs;
+      for (const g of this.clusters.allocate(need, last.lcn + last.length)) {
+        runs.push({ vcn, lcn: g.start, length: g.length });
+        vcn += g.length;
+        // zero the new clusters so the bitmap tail reads as free
+        this.writeDevice(g.start * this.cs, new Uint8Array(g.length * this.cs));
+      }
+      alloc = vcn * this.cs;
+    }
+    rec0.replace(b, nonResidentAttr(AttrType.Bitmap, '', { runs, lowestVcn: 0, highestVcn: alloc / this.cs - 1, allocatedSize: alloc, dataSize: size, initializedSize: size }));
+    if (!rec0.fits()) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for its bitmap runs', {});
+  }
+
+  // ---- clusters and raw writes ------------------------------------------------------------------
+
+  /** Allocate `count` clusters as runs starting at `vcn`, preferring `near`. */
+  allocRuns(count: number, vcn: number, near = 0): Run[] {
+    this.load();
+    const out: Run[] = [];
+    for (const g of this.clusters.allocate(count, near)) {
+      out.push({ vcn, lcn: g.start, length: g.length });
+      vcn += g.length;
+    }
+    return out;
+  }
+
+  /** Free clusters when the operation commits (never reused by the same operation). */
+  freeRuns(runs: readonly Run[]): void {
+    for (const r of runs) if (r.lcn >= 0) this.freeLater.push({ ...r });
+  }
+
+  writeDevice(offset: number, bytes: Uint8Array): void {
+    this.vol.device.writeAt(offset, bytes);
+  }
+
+  /** Write `bytes` at byte `offset` of a value laid out by `runs` (no sparse runs in range). */
+  writeRuns(runs: readonly Run[], offset: number, bytes: Uint8Array): void {
+    const cs = this.cs;
+    let pos = offset;
+    const end = offset + bytes.length;
+    for (const r of runs) {
+      const rs = r.vcn * cs;
+      const re = (r.vcn + r.length) * cs;
+      if (re <= pos || rs >= end) continue;
+      const s = Math.max(pos, rs);
+      const e = Math.min(end, re);
+      if (r.lcn < 0) throw new FormatError(NtfsCode.BadRunlist, `write into a sparse run at VCN ${r.vcn}`, {});
+      this.writeDevice(r.lcn * cs + (s - rs), bytes.subarray(s - offset, e - offset));
+      pos = e;
+    }
+    if (pos < end && bytes.length) throw new FormatError(NtfsCode.BadRunlist, `write at ${offset}+${bytes.length} runs past the allocated runs`, {});
+  }
+
+  private writeMftRecord(n: number, fixedUp: Uint8Array): void {
+    const prot = protectForWrite(fixedUp);
+    this.writeRuns(this.mftRuns, n * this.recordSize, prot);
+    if (n < this.mirrCount) this.writeRuns(this.mirrRuns, n * this.recordSize, prot);
+  }
+
+  // ---- indexes ------------------------------------------------------------------------------
+
+  /** An index editor for a directory's $I30, staging its blocks in this transaction. */
+  index(dirN: number): { ed: IndexEditor; finish: () => void } {
+    const vol = this.vol;
+    const dirRec = this.rec(dirN);
+    const rootBlob = dirRec.find(AttrType.IndexRoot, I30);
+    if (!rootBlob) throw new FormatError(NtfsCode.BadIndex, `record ${dirN} has no $INDEX_ROOT`, { record: dirN });
+    const rootVal = blobValue(rootBlob);
+    const blockSize = new ByteView(rootVal).u32(INDEX_ROOT.indexBlockSize);
+    const vcnUnit = blockSize >= this.cs ? this.cs : 512;
+    const root = toEdit(rootVal.slice(), INDEX_ROOT.header, `record ${dirN} $INDEX_ROOT`, -1);
+    const self = this;
+    let dirIdxCache: DirectoryIndex | undefined;
+    const dirIdx = () => (dirIdxCache ??= new DirectoryIndex(vol, vol.view(dirN)));
+    let alloc: { runs: Run[]; size: number; allocated: number } | undefined;
+    let bitmap: Uint8Array | undefined;
+    const loadAlloc = () => {
+      if (alloc) return;
+      const a = dirRec.find(AttrType.IndexAllocation, I30);
+      const b = dirRec.find(AttrType.Bitmap, I30);
+      if (a && b) {
+        const st = blobNr(a, vol.clusterCount);
+        alloc = { runs: st.runs, size: st.dataSize, allocated: st.allocatedSize };
+        bitmap = blobIsResident(b) ? blobValue(b).slice() : vol.readAll(vol.view(dirN), AttrType.Bitmap, I30)!;
+      } else if (a || b || vol.view(dirN).attrList) {
+        throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: its index allocation lives in an extension record; editing it is not supported`, { record: dirN });
+      } else {
+        alloc = { runs: [], size: 0, allocated: 0 };
+        bitmap = new Uint8Array(8);
+      }
+    };
+    const store: IndexStore = {
+      blockSize,
+      rootRoom(node: EditNode): number {
+        const newVal = INDEX_ROOT.SIZE + node.entries.reduce((n, e) => n + 16 + (e.end ? 0 : (e.key.length + 7) & ~7) + (e.sub >= 0 ? 8 : 0), 0);
+        const cur = rootBlob.bytes.length;
+        const next = (((0x18 + 8 + newVal) + 7) & ~7);
+        return dirRec.free() + cur - next;
+      },
+      load(vcn: number): EditNode {
+        const staged = self.blocks.get(`${dirN}/${vcn}`);
+        if (staged) return toEdit(staged.bytes, 0x18, `record ${dirN} index block ${vcn}`, vcn);
+        const idx = dirIdx();
+        const n = idx.node(vcn);
+        return toEdit(n.buf, n.headerOffset, `record ${dirN} index block ${vcn}`, vcn);
+      },
+      allocBlock(): EditNode {
+        loadAlloc();
+        let bit = 0;
+        while (bit < bitmap!.length * 8 && bitmap![bit >>> 3]! & (1 << (bit & 7))) bit++;
+        const need = (bit + 1) * blockSize;
+        if (need > alloc!.allocated) {
+          const clusters = Math.ceil((need - alloc!.allocated) / self.cs);
+          const vcn = alloc!.allocated / self.cs;
+          const last = alloc!.runs[alloc!.runs.length - 1];
+          const got = self.allocRuns(clusters, vcn, last ? last.lcn + last.length : 0);
+          // zero the new clusters: block slots not used yet must not hold stale data
+          // (sleuthkit parses every slot of the allocation)
+          for (const g of got) self.writeDevice(g.lcn * self.cs, new Uint8Array(g.length * self.cs));
+          alloc!.runs.push(...got);
+          alloc!.allocated = (vcn + clusters) * self.cs;
+        }
+        alloc!.size = Math.max(alloc!.size, need);
+        if (bit >>> 3 >= bitmap!.length) {
+          const nb = new Uint8Array(bitmap!.length + 8);
+          nb.set(bitmap!);
+          bitmap = nb;
+        }
+        bitmap![bit >>> 3] = bitmap![bit >>> 3]! | (1 << (bit & 7));
+        return { vcn: (bit * blockSize) / vcnUnit, entries: [], dirty: true };
+      },
+      freeBlock(vcn: number): void {
+        loadAlloc();
+        const bit = (vcn * vcnUnit) / blockSize;
+        if (bit >>> 3 < bitmap!.length) bitmap![bit >>> 3] = bitmap![bit >>> 3]! & ~(1 << (bit & 7));
+      },
+    };
+    const ed = new IndexEditor(root, store, vol.upcase, `directory record ${dirN}`);
+    const finish = () => {
+      if ([...ed.nodes.values()].some((nd) => nd.dirty)) loadAlloc();
+      // blocks
+      for (const node of ed.nodes.values()) {
+        if (!node.dirty) continue;
+        let usn = 1;
+        try {
+          const old = dirIdx().node(node.vcn);
+          usn = old.buf[0x28]! | (old.buf[0x29]! << 8);
+        } catch {
+          // a brand-new block
+        }
+        this.blocks.set(`${dirN}/${node.vcn}`, { dir: dirN, vcn: node.vcn * vcnUnit, bytes: encodeBlock(node, blockSize, usn) });
+      }
+      if (alloc && alloc.runs.length) {
+        const a = dirRec.find(AttrType.IndexAllocation, I30);
+        // like ntfs-3g: the whole allocation is initialized data; $BITMAP says which blocks are used
+        const spec = { runs: alloc.runs, lowestVcn: 0, highestVcn: alloc.allocated / this.cs - 1, allocatedSize: alloc.allocated, dataSize: alloc.allocated, initializedSize: alloc.allocated };
+        const blob = nonResidentAttr(AttrType.IndexAllocation, I30, spec);
+        if (a) dirRec.replace(a, blob);
+        else dirRec.add(blob);
+        const b = dirRec.find(AttrType.Bitmap, I30);
+        const bb = residentAttr(AttrType.Bitmap, I30, bitmap!);
+        if (b && !blobIsResident(b)) {
+          const st = blobNr(b, vol.clusterCount);
+          if (bitmap!.length > st.allocatedSize) throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: index bitmap outgrew its clusters`, {});
+          this.writeRuns(st.runs, 0, bitmap!);
+          dirRec.replace(b, nonResidentAttr(AttrType.Bitmap, I30, { runs: st.runs, lowestVcn: 0, highestVcn: st.highestVcn, allocatedSize: st.allocatedSize, dataSize: bitmap!.length, initializedSize: bitmap!.length }));
+        } else if (b) dirRec.replace(b, bb);
+        else dirRec.add(bb);
+      }
+      if (root.dirty || (alloc && alloc.runs.length)) {
+        dirRec.replace(dirRec.find(AttrType.IndexRoot, I30)!, residentAttr(AttrType.IndexRoot, I30, encodeRoot(root, blockSize, this.cs)));
+      }
+      if (!dirRec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `directory record ${dirN}: its index attributes no longer fit the record`, { record: dirN });
+      if (alloc) this.allocFor.set(dirN, alloc.runs);
+      this.touchedDirs.add(dirN);
+    };
+    return { ed, finish };
+  }
+
+  private allocFor = new Map<number, Run[]>();
+
+  /** Insert a name into a directory index. */
+  indexInsert(dirN: number, key: Uint8Array, ref: bigint): void {
+    const { ed, finish } = this.index(dirN);
+    ed.insert(key, ref);
+    finish();
+  }
+
+  /** Remove a name from a directory index (rebuilding the tree when a leaf empties). */
+  indexRemove(dirN: number, name: string, record: number): void {
+    const { ed, finish } = this.index(dirN);
+    let ok = false;
+    try {
+      ok = ed.remove(name, record);
+    } catch (e) {
+      if (!(e instanceof FormatError)) throw e;
+      ed.needsRebuild = true;
+      ok = true;
+    }
+    if (ok && ed.needsRebuild) this.rebuildIndex(dirN, ed, (k) => !(k.record === record && k.name === name));
+    if (!ok) throw new FormatError(NtfsCode.BadIndex, `directory ${dirN} has no entry "${name}" for record ${record}`, { record: dirN });
+    finish();
+  }
+
+  private rebuildIndex(dirN: number, ed: IndexEditor, keep: (k: { record: number; name: string }) => boolean): void {
+    const idx = new DirectoryIndex(this.vol, this.vol.view(dirN));
+    const all = idx.list().filter((f) => keep({ record: f.entry.record, name: f.key.name }))
+      .map((f) => ({ ref: makeRef(f.entry.record, f.entry.sequence), key: f.entry.key.slice() }));
+    const old: number[] = [];
+    const visit = (sub: number) => {
+      if (sub < 0 || old.includes(sub)) return;
+      old.push(sub);
+      for (const e of idx.node(sub).entries) if (e.subVcn >= 0) visit(e.subVcn);
+    };
+    for (const e of idx.root.entries) if (e.subVcn >= 0) visit(e.subVcn);
+    ed.rebuild(all, old);
+  }
+
+  /** Replace a name's duplicated info (sizes, times) in its directory entry. */
+  indexUpdate(dirN: number, name: string, record: number, key: Uint8Array): void {
+    const { ed, finish } = this.index(dirN);
+    if (ed.update(name, record, key)) finish();
+  }
+
+  // ---- commit -------------------------------------------------------------------------------
+
+  /** Write everything staged, in a safe order. */
+  commit(): { records: number[]; dirs: number[] } {
+    if (!this.loaded) return { records: [], dirs: [] };
+    for (const r of this.freeLater) this.clusters.clear(r.lcn, r.length);
+    for (const n of this.freeRecordsLater) this.mftBmp.clear(n, 1);
+    // 1. $Bitmap
+    if (this.clusters.dirtyHi >= 0) {
+      const bmInfo = this.vol.streamInfo(this.vol.view(SystemFile.Bitmap), AttrType.Data)!;
+      const lo = this.clusters.dirtyLo;
+      const hi = this.clusters.dirtyHi + 1;
+      if (bmInfo.resident) throw new UnsupportedError(NtfsCode.Unsupported, 'resident $Bitmap', {});
+      this.writeRuns(bmInfo.runs, lo, this.clusters.bytes.subarray(lo, hi));
+    }
+    // 2. MFT bitmap
+    if (this.mftBmp.dirtyHi >= 0) {
+      const rec0 = this.rec(0);
+      const b = rec0.find(AttrType.Bitmap)!;
+      if (blobIsResident(b)) rec0.replace(b, residentAttr(AttrType.Bitmap, '', this.mftBmp.bytes));
+      else this.writeRuns(blobNr(b, this.vol.clusterCount).runs, 0, this.mftBmp.bytes);
+    }
+    // 3. index blocks
+    for (const bw of this.blocks.values()) {
+      const runs = this.allocFor.get(bw.dir)!;
+      this.writeRuns(runs, bw.vcn, protectForWrite(bw.bytes));
+    }
+    // 4. records: extension records before bases, record 0 last
+    const order = [...this.records.keys()].sort((a, b) => (a === 0 ? 1 : b === 0 ? -1 : b - a));
+    for (const n of order) this.writeMftRecord(n, this.records.get(n)!.encode());
+    const done = { records: order, dirs: [...this.touchedDirs] };
+    this.created.clear();
+    this.records.clear();
+    this.blocks.clear();
+    this.freeLater = [];
+    this.freeRecordsLater = [];
+    this.touchedDirs.clear();
+    this.clusters.dirtyLo = Infinity;
+    this.clusters.dirtyHi = -1;
+    this.mftBmp.dirtyLo = Infinity;
+    this.mftBmp.dirtyHi = -1;
+    return done;
+  }
+
+  /** Empty $LogFile the way ntfs-3g does before its first write (all 0xFF), so Windows replays nothing stale. */
+  resetLogFile(): void {
+    if (this.logFileReset) return;
+    const info = this.vol.streamInfo(this.vol.view(SystemFile.LogFile), AttrType.Data);
+    if (!info || info.resident) throw new FormatError(NtfsCode.MissingSystemFile, '$LogFile has no data', {});
+    const head = new Uint8Array(Math.min(info.dataSize, 8192));
+    this.vol.stream(this.vol.view(SystemFile.LogFile), AttrType.Data)!.read(0, head);
+    if (!head.every((b) => b === 0xff)) {
+      const chunk = new Uint8Array(1 << 20).fill(0xff);
+      for (let off = 0; off < info.dataSize; off += chunk.length) {
+        this.writeRuns(info.runs, off, chunk.subarray(0, Math.min(chunk.length, info.dataSize - off)));
+      }
+    }
+    this.logFileReset = true;
+  }
+
+  // ---- file-level helpers ---------------------------------------------------------------------
+
+  now(): bigint {
+    return nowFiletime();
+  }
+
+  /** Set $STANDARD_INFORMATION times (and optionally attributes). */
+  touch(n: number, which: { m?: boolean; c?: boolean; a?: boolean }, setAttrs?: (a: number) => number): void {
+    const r = this.rec(n);
+    const si = r.find(AttrType.StandardInformation);
+    if (!si) return;
+    const val = blobValue(si).slice();
+    const w = new ByteWriter(val);
+    const t = this.now();
+    if (which.m) w.u64(STD_INFO.lastDataChangeTime, t);
+    if (which.c) w.u64(STD_INFO.lastMftChangeTime, t);
+    if (which.a) w.u64(STD_INFO.lastAccessTime, t);
+    if (setAttrs) w.u32(STD_INFO.fileAttributes, setAttrs(new ByteView(val).u32(STD_INFO.fileAttributes)));
+    r.replace(si, residentAttr(AttrType.StandardInformation, '', val));
+  }
+
+  /** A $STANDARD_INFORMATION value for a new file. */
+  newStdInfo(attrs: number, securityId: number): Uint8Array {
+    const t = this.now();
+    const w = ByteWriter.alloc(STD_INFO.SIZE_V3);
+    w.u64(STD_INFO.creationTime, t).u64(STD_INFO.lastDataChangeTime, t).u64(STD_INFO.lastMftChangeTime, t).u64(STD_INFO.lastAccessTime, t)
+      .u32(STD_INFO.fileAttributes, attrs).u32(STD_INFO.securityId, securityId);
+    return w.bytes;
+  }
+
+  /**
+   * Lay out an attribute's value anew: resident when it fits, else one non-resident extent in the
+   * base record, else extents in extension records under an $ATTRIBUTE_LIST. Old extents
+   * (wherever they were) are dropped first; their clusters are the caller's business.
+   */
+  place(baseN: number, type: number, name: string, value: { resident: Uint8Array } | { nr: NrState }): void {
+    const base = this.rec(baseN);
+    const view = this.isNew(baseN) ? { attrs: [] as { recordNumber: number }[] } : this.vol.view(baseN);
+    // drop old extents
+    for (const b of base.attrs.filter((a) => a.type === type && a.name === name)) base.remove(b);
+    const extRecords = new Set<number>();
+    for (const a of view.attrs) if (a.recordNumber !== baseN) extRecords.add(a.recordNumber);
+    for (const x of extRecords) {
+      const er = this.rec(x);
+      for (const b of er.attrs.filter((a) => a.type === type && a.name === name)) er.remove(b);
+    }
+    if ('resident' in value) {
+      base.add(residentAttr(type, name, value.resident));
+    } else {
+      const s = value.nr;
+      const vcnEnd = Math.ceil(s.allocatedSize / this.cs);
+      const whole = nonResidentAttr(type, name, { runs: s.runs, lowestVcn: 0, highestVcn: vcnEnd - 1, allocatedSize: s.allocatedSize, dataSize: s.dataSize, initializedSize: s.initializedSize, flags: s.flags & AttrFlags.Sparse });
+      base.add(whole);
+      if (!base.fits()) {
+        base.remove(whole);
+        this.placeInExtensions(baseN, type, name, s, extRecords);
+      }
+    }
+    // empty extension records go; the list is rebuilt from what is left
+    for (const x of extRecords) {
+      const er = this.rec(x);
+      if (er.attrs.length === 0) this.freeRecord(x);
+    }
+    if (base.find(AttrType.AttributeList) || [...extRecords].some((x) => this.rec(x).attrs.length > 0)) this.rebuildAttrList(baseN, [...extRecords].filter((x) => this.rec(x).attrs.length > 0));
+    if (!base.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `record ${baseN}: attributes do not fit`, { record: baseN });
+  }
+
+  private placeInExtensions(baseN: number, type: number, name: string, s: NrState, extRecords: Set<number>): void {
+    const base = this.rec(baseN);
+    const baseRef = makeRef(baseN, base.sequence);
+    // an attribute list entry costs ~32 bytes in the base; the list itself goes in the base as resident
+    let i = 0;
+    const runs = s.runs;
+    const vcnEnd = Math.ceil(s.allocatedSize / this.cs);
+    while (i < runs.length || i === 0) {
+      const er = this.allocRecord(0);
+      er.setBase(baseRef);
+      extRecords.add(er.recordNumber);
+      const room = er.free() - 8;
+      let j = i + 1;
+      while (j < runs.length && nonResidentSize(name, runs.slice(i, j + 1)) <= room) j++;
+      const part = runs.slice(i, j);
+      const lowest = part[0]?.vcn ?? 0;
+      const highest = j < runs.length ? runs[j]!.vcn - 1 : vcnEnd - 1;
+      const first = i === 0;
+      er.add(nonResidentAttr(type, name, {
+        runs: part, lowestVcn: lowest, highestVcn: highest, allocatedSize: first ? s.allocatedSize : 0, dataSize: first ? s.dataSize : 0,
+        initializedSize: first ? s.initializedSize : 0, flags: s.flags & AttrFlags.Sparse,
+      }));
+      i = j;
+      if (runs.length === 0) break;
+    }
+  }
+
+  /** Rebuild $ATTRIBUTE_LIST from the base record and its extension records. */
+  private rebuildAttrList(baseN: number, ext: number[]): void {
+    const base = this.rec(baseN);
+    const entries: { type: number; name: string; lowestVcn: number; ref: bigint; instance: number }[] = [];
+    const collect = (n: number, r: RecordEditor) => {
+      for (const a of r.attrs) {
+        if (a.type === AttrType.AttributeList) continue;
+        const v = new ByteView(a.bytes);
+        entries.push({ type: a.type, name: a.name, lowestVcn: blobIsResident(a) ? 0 : v.u64n(ATTR.lowestVcn), ref: makeRef(n, r.sequence), instance: v.u16(ATTR.instance) });
+      }
+    };
+    collect(baseN, base);
+    for (const x of ext) collect(x, this.rec(x));
+    entries.sort((a, b) => a.type - b.type || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.lowestVcn - b.lowestVcn);
+    const parts: Uint8Array[] = [];
+    for (const e of entries) {
+      const nm = encodeUtf16le(e.name);
+      const len = (ATTR_LIST.HEADER + nm.length + 7) & ~7;
+      const w = ByteWriter.alloc(len);
+      w.u32(ATTR_LIST.type, e.type).u16(ATTR_LIST.length, len).u8(ATTR_LIST.nameLength, e.name.length).u8(ATTR_LIST.nameOffset, ATTR_LIST.HEADER)
+        .u64(ATTR_LIST.lowestVcn, e.lowestVcn).u64(ATTR_LIST.mftRef, e.ref).u16(ATTR_LIST.instance, e.instance).bytesAt(ATTR_LIST.name, nm);
+      parts.push(w.bytes);
+    }
+    const list = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      list.set(p, o);
+      o += p.length;
+    }
+    const old = base.find(AttrType.AttributeList);
+    if (old && !blobIsResident(old)) this.freeRuns(blobNr(old, this.vol.clusterCount).runs);
+    const blob = residentAttr(AttrType.AttributeList, '', list);
+    if (old) base.replace(old, blob);
+    else base.add(blob);
+  }
+
+  /** Free every cluster of every non-resident attribute of a file, and its extension records. */
+  freeAllOf(baseN: number): void {
+    const view = this.vol.view(baseN);
+    for (const a of view.attrs) {
+      if (!a.nonResident) continue;
+      const rec = view.records.get(a.recordNumber)!;
+      this.freeRuns(decodeRunlist(rec.mappingPairs(a), a.lowestVcn, this.vol.clusterCount, `record ${a.recordNumber}`));
+    }
+    const list = view.base.find(AttrType.AttributeList);
+    if (list?.nonResident) this.freeRuns(decodeRunlist(view.base.mappingPairs(list), 0, this.vol.clusterCount, 'attribute list'));
+    for (const n of view.records.keys()) if (n !== baseN) this.freeRecord(n);
+  }
+
+  /** FILE_ATTR bits of a file's $STANDARD_INFORMATION. */
+  siAttrs(n: number): number {
+    const si = this.rec(n).find(AttrType.StandardInformation);
+    return si ? new ByteView(blobValue(si)).u32(STD_INFO.fileAttributes) : 0;
+  }
+
+  siSecurityId(n: number): number {
+    const si = this.rec(n).find(AttrType.StandardInformation);
+    if (!si) return 0;
+    const v = blobValue(si);
+    return v.length >= STD_INFO.SIZE_V3 ? new ByteView(v).u32(STD_INFO.securityId) : 0;
+  }
+
+  /** True when record `n` was created in this transaction. */
+  isNew(n: number): boolean {
+    return this.created.has(n);
+  }
+  private created = new Set<number>();
+}
+
+export { splitRef, FileAttr, MftRecord };
