@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { GuestError } from '@guestkit/disk/binary';
 import { commands } from './commands/index.js';
+import { splitFishArgv, setFishCommands } from './commands/fish.js';
 import { Exit, exitCodeFor } from './exit-codes.js';
 import { makeLogger } from './logging.js';
 import { makeContext, type CliContext } from './context.js';
@@ -55,15 +56,45 @@ function buildParser(argv: string[]): Argv {
       throw new CliUsageError(msg);
     });
   for (const c of commands) y = y.command(c);
+  skipHelpCache(y);
   return y;
+}
+
+/**
+ * yargs renders the full help text of every command it runs, in case an async handler fails
+ * and help must be shown (we never show help on failure). Rendering measures every string with
+ * Intl.Segmenter, which costs ~150 ms of start-up here, so the cache is turned off.
+ */
+function skipHelpCache(y: Argv): void {
+  const internal = (y as unknown as { getInternalMethods?: () => { getUsageInstance(): { cacheHelpMessage?: () => void } } }).getInternalMethods;
+  const usage = internal?.call(y).getUsageInstance();
+  if (usage && typeof usage.cacheHelpMessage === 'function') usage.cacheHelpMessage = () => {};
 }
 
 /** A yargs parse failure (unknown option, missing argument): exit 2. */
 export class CliUsageError extends Error {}
 
+/** A reader that stops early (`guestkit … | head`) closes the pipe: finish quietly, as cat does. */
+function quietOnClosedPipe(): void {
+  for (const s of [process.stdout, process.stderr]) {
+    s.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+      throw e;
+    });
+  }
+}
+
 /** Run the CLI; returns the exit code (never throws). */
 export async function run(argv: string[]): Promise<number> {
+  quietOnClosedPipe();
   try {
+    const cmdAt = argv.findIndex((a) => !a.startsWith('-'));
+    if (cmdAt >= 0 && argv[cmdAt] === 'fish') {
+      // guestfish command words after the options are not for yargs (they may look like options).
+      const { options, commands: words } = splitFishArgv(argv.slice(cmdAt));
+      setFishCommands(words);
+      argv = [...argv.slice(0, cmdAt), ...options];
+    }
     await buildParser(argv).parseAsync();
     return process.exitCode === undefined ? Exit.Ok : Number(process.exitCode);
   } catch (err) {

@@ -10,6 +10,8 @@ export class FileDevice implements BlockDevice {
   readonly name: string;
   readonly readOnly: boolean;
   readonly sectorSize = 512;
+  /** As an image, a plain file is a raw disk. */
+  readonly format = 'raw' as const;
   private fd: number | undefined;
   private _size: number;
 
@@ -54,6 +56,11 @@ export class FileDevice implements BlockDevice {
 
   get size(): number {
     return this._size;
+  }
+
+  /** The open file descriptor, for asynchronous I/O by copy helpers (throws when closed). */
+  descriptor(): number {
+    return this.handle();
   }
 
   private handle(): number {

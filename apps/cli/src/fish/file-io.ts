@@ -1,0 +1,85 @@
+import * as fs from 'node:fs';
+import { ioError, type FileSystem } from '@guestkit/disk';
+import { Progress } from '../progress.js';
+
+/** Copies between the guest and the host go in blocks of this size (one device run each). */
+export const CHUNK = 4 << 20;
+
+/** Stream a guest file through `sink` in large blocks. */
+export function readGuestFile(gfs: FileSystem, path: string, sink: (chunk: Uint8Array) => void, progress?: Progress): number {
+  const h = gfs.open(path);
+  try {
+    const size = h.size;
+    const buf = new Uint8Array(Math.min(CHUNK, Math.max(size, 1)));
+    let off = 0;
+    while (off < size) {
+      const n = Math.min(buf.length, size - off);
+      const view = buf.subarray(0, n);
+      h.readAt(off, view);
+      sink(view);
+      off += n;
+      progress?.update(off);
+    }
+    return size;
+  } finally {
+    h.close();
+    progress?.done();
+  }
+}
+
+/** Copy a guest file to a host file (or stdout for "-"). */
+export function downloadTo(gfs: FileSystem, path: string, local: string, showProgress: boolean, writeStdout: (b: Uint8Array) => void): void {
+  if (local === '-') {
+    readGuestFile(gfs, path, (c) => writeStdout(c.slice()));
+    return;
+  }
+  let fd: number;
+  try {
+    fd = fs.openSync(local, 'w');
+  } catch (e) {
+    throw ioError(`download: cannot create ${local}`, e);
+  }
+  try {
+    const size = gfs.stat(path).size;
+    readGuestFile(gfs, path, (c) => fs.writeSync(fd, c), new Progress(`download ${path}`, size, showProgress));
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Copy a host file (or stdin for "-") into the guest, creating or replacing it. */
+export function uploadFrom(gfs: FileSystem, local: string, path: string, showProgress: boolean): void {
+  if (local === '-') {
+    gfs.writeFile(path, new Uint8Array(fs.readFileSync(0)));
+    return;
+  }
+  let fd: number;
+  let size: number;
+  try {
+    fd = fs.openSync(local, 'r');
+    size = fs.fstatSync(fd).size;
+  } catch (e) {
+    throw ioError(`upload: cannot read ${local}`, e);
+  }
+  const progress = new Progress(`upload ${path}`, size, showProgress);
+  try {
+    const h = gfs.open(path, { create: true, truncate: true });
+    try {
+      if (size > 0) h.truncate(size);
+      const buf = new Uint8Array(Math.min(CHUNK, Math.max(size, 1)));
+      let off = 0;
+      while (off < size) {
+        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - off), off);
+        if (n <= 0) break;
+        h.writeAt(off, buf.subarray(0, n));
+        off += n;
+        progress.update(off);
+      }
+    } finally {
+      h.close();
+    }
+  } finally {
+    fs.closeSync(fd);
+    progress.done();
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * `pnpm bench serve`: guestkit serve and guestkit mkiso against the native tools, in one run.
+ *
+ *   1. nbdcopy of a 1 GiB image to null: over `guestkit serve` vs over `qemu-nbd` (target <= 1.2)
+ *   2. an ISO of a 1 GiB tree: `guestkit mkiso` vs `xorriso -as mkisofs -R -J` (target <= 1.0)
+ *   3. (for information) serving that tree as an ISO and copying it: `guestkit serve --iso` vs
+ *      `nbdkit iso` (which builds a temporary ISO with xorriso before serving)
+ *
+ * Inputs are generated in a temporary directory and removed at the end. Options:
+ *   --runs=N       timed runs per tool (default 5, after one untimed warm-up each)
+ *   --size=MiB     image and tree size (default 1024)
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { randomFillSync } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median, printRows, runCmd, type Row } from './lib.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const CLI = path.join(here, '..', 'apps', 'cli', 'bin', 'guestkit');
+const argv = process.argv.slice(2);
+/** `--name=N` (bench/run.mjs passes only dash-prefixed arguments through). */
+const opt = (name: string, def: number) => {
+  const a = argv.find((x) => x.startsWith(`${name}=`));
+  const v = a ? Number(a.slice(name.length + 1)) : def;
+  if (!(Number.isInteger(v) && v > 0)) throw new Error(`${name} must be a positive integer`);
+  return v;
+};
+const RUNS = opt('--runs', 5);
+const SIZE_MIB = opt('--size', 1024);
+const MiB = 1024 * 1024;
+
+function have(tool: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
+}
+
+function fillRandom(p: string, bytes: number): void {
+  const fd = fs.openSync(p, 'w');
+  const b = Buffer.allocUnsafe(Math.min(bytes, 16 * MiB));
+  for (let done = 0; done < bytes; done += b.length) {
+    randomFillSync(b);
+    fs.writeSync(fd, b, 0, Math.min(b.length, bytes - done));
+  }
+  fs.closeSync(fd);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+    s.on('error', reject);
+  });
+}
+
+async function waitForPort(port: number, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = net.connect(port, '127.0.0.1', () => {
+        s.destroy();
+        r(true);
+      });
+      s.on('error', () => r(false));
+    });
+    if (ok) return;
+    if (Date.now() > until) throw new Error(`nothing listening on ${port}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Start `guestkit serve ARGS --port 0` and resolve with its URI (first stdout line). */
+function startGuestkit(args: string[]): Promise<{ uri: string; proc: ChildProcess }> {
+  const proc = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(proc);
+  return new Promise((resolve, reject) => {
+    let out = '';
+    proc.stdout!.on('data', (b) => {
+      out += b;
+      const nl = out.indexOf('\n');
+      if (nl >= 0) resolve({ uri: out.slice(0, nl), proc });
+    });
+    proc.on('exit', (c) => reject(new Error(`guestkit serve exited (${c})`)));
+  });
+}
+
+function stop(proc: ChildProcess): Promise<void> {
+  return new Promise((r) => {
+    if (proc.exitCode !== null) return r();
+    proc.on('exit', () => r());
+    proc.kill('SIGTERM');
+  });
+}
+
+/** Interleaved timing (A, B, A, B, ...) so both tools see the same background load. */
+async function compare(a: () => Promise<number> | number, b: () => Promise<number> | number): Promise<[number, number]> {
+  await a();
+  await b();
+  const ta: number[] = [];
+  const tb: number[] = [];
+  for (let i = 0; i < RUNS; i++) {
+    ta.push(await a());
+    tb.push(await b());
+  }
+  return [median(ta), median(tb)];
+}
+
+const children = new Set<ChildProcess>();
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gk-bench-serve-'));
+const commands: string[] = [];
+
+async function main(): Promise<void> {
+  const rows: Row[] = [];
+  const missing = ['nbdcopy', 'qemu-nbd', 'xorriso'].filter((t) => !have(t));
+  if (missing.length) throw new Error(`missing tools: ${missing.join(', ')}`);
+  if (!fs.existsSync(path.join(here, '..', 'apps', 'cli', 'dist', 'main.js'))) throw new Error('build first: pnpm build');
+  console.log(`host: ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${RUNS} runs each after a warm-up; median wall time`);
+
+  // 1. nbdcopy of a raw image over each server.
+  const img = path.join(tmp, 'disk.raw');
+  fillRandom(img, SIZE_MIB * MiB);
+  const gk = await startGuestkit([img]);
+  const qport = await freePort();
+  const qemu = spawn('qemu-nbd', ['-r', '-f', 'raw', '-t', '-e', '8', '-b', '127.0.0.1', '-p', String(qport), img], { stdio: 'ignore' });
+  children.add(qemu);
+  await waitForPort(qport);
+  const qemuUri = `nbd://127.0.0.1:${qport}/`;
+  commands.push(`guestkit serve ${img} --port 0   →   nbdcopy ${gk.uri} null:`);
+  commands.push(`qemu-nbd -r -f raw -t -e 8 -b 127.0.0.1 -p ${qport} ${img}   →   nbdcopy ${qemuUri} null:`);
+  const [g1, q1] = await compare(() => runCmd('nbdcopy', [gk.uri, 'null:']), () => runCmd('nbdcopy', [qemuUri, 'null:']));
+  rows.push({ what: `nbdcopy ${SIZE_MIB} MiB raw image → null:`, guestkitMs: g1, native: 'qemu-nbd', nativeMs: q1, target: 1.2 });
+  await stop(gk.proc);
+  await stop(qemu);
+  fs.rmSync(img);
+
+  // 2. mkiso of a tree: half in 64 MiB files, half in 256 KiB files over 16 directories.
+  const tree = path.join(tmp, 'tree');
+  const half = (SIZE_MIB * MiB) / 2;
+  fs.mkdirSync(path.join(tree, 'big'), { recursive: true });
+  for (let i = 0; i < half / (64 * MiB); i++) fillRandom(path.join(tree, 'big', `file${i}.bin`), 64 * MiB);
+  const small = 256 * 1024;
+  const blob = Buffer.allocUnsafe(small);
+  for (let i = 0; i < half / small; i++) {
+    const d = path.join(tree, `dir${i % 16}`);
+    fs.mkdirSync(d, { recursive: true });
+    randomFillSync(blob);
+    fs.writeFileSync(path.join(d, `small-file-number-${i}.dat`), blob);
+  }
+  const outA = path.join(tmp, 'a.iso');
+  const outB = path.join(tmp, 'b.iso');
+  commands.push(`guestkit mkiso ${tree} -o ${outA}`);
+  commands.push(`xorriso -as mkisofs -R -J -quiet -o ${outB} ${tree}`);
+  const [g2, x2] = await compare(
+    () => {
+      const ms = runCmd(process.execPath, [CLI, 'mkiso', tree, '-o', outA]);
+      fs.rmSync(outA);
+      return ms;
+    },
+    () => {
+      const ms = runCmd('xorriso', ['-as', 'mkisofs', '-R', '-J', '-quiet', '-o', outB, tree]);
+      fs.rmSync(outB);
+      return ms;
+    },
+  );
+  rows.push({ what: `mkiso of a ${SIZE_MIB} MiB tree (${half / small + half / (64 * MiB)} files)`, guestkitMs: g2, native: 'xorriso -as mkisofs', nativeMs: x2, target: 1.0 });
+
+  // 3. Serving that tree as an ISO, start to finish (informative).
+  if (have('nbdkit')) {
+    let n = 0;
+    const sock = () => path.join(tmp, `nbdkit${n++}.sock`);
+    commands.push(`guestkit serve --iso ${tree} --port 0   →   nbdcopy URI null:   (start to finish)`);
+    commands.push(`nbdkit -U ${path.join(tmp, 'nbdkitN.sock')} --run 'nbdcopy "$uri" null:' iso ${tree}   (start to finish)`);
+    const [g3, n3] = await compare(
+      async () => {
+        const t0 = performance.now();
+        const s = await startGuestkit(['--iso', tree]);
+        runCmd('nbdcopy', [s.uri, 'null:']);
+        const ms = performance.now() - t0;
+        await stop(s.proc);
+        return ms;
+      },
+      () => runCmd('nbdkit', ['-U', sock(), '--run', 'nbdcopy "$uri" null:', 'iso', tree], { env: { ...process.env, TMPDIR: tmp } }),
+    );
+    rows.push({ what: `serve a ${SIZE_MIB} MiB tree as ISO + nbdcopy → null:`, guestkitMs: g3, native: 'nbdkit iso', nativeMs: n3 });
+  }
+
+  console.log('\nCommands:');
+  for (const c of commands) console.log(`  ${c}`);
+  console.log('');
+  printRows(rows);
+}
+
+try {
+  await main();
+} finally {
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  fs.rmSync(tmp, { recursive: true, force: true });
+}

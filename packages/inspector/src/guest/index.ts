@@ -1,0 +1,2 @@
+export * from './guest.js';
+export * from './device-names.js';
