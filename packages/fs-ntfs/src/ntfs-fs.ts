@@ -797,12 +797,13 @@ export class NtfsFileSystem implements FileSystem {
     const newSize = Math.max(nr.dataSize, offset + src.length);
     let runs = this.realizeSparse(w, nr.runs);
     runs = this.resizeRuns(w, runs, Math.max(Math.ceil(newSize / cs), runs.reduce((a, r) => a + r.length, 0)));
+    // bytes between the initialized size and the write must read as zeros: write them
     if (offset > nr.initializedSize) this.zero(w, runs, nr.initializedSize, offset);
     w.writeRuns(runs, offset, src);
+    // past the end of what was written the data is uninitialized (reads as zeros, like Windows)
     const init = Math.max(nr.initializedSize, offset + src.length);
-    if (newSize > init) this.zero(w, runs, init, newSize);
     const alloc = runs.reduce((a, r) => a + r.length, 0) * cs;
-    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: alloc, dataSize: newSize, initializedSize: newSize, flags: 0, compressionUnit: 0 } });
+    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: alloc, dataSize: newSize, initializedSize: Math.min(init, newSize), flags: 0, compressionUnit: 0 } });
     this.afterDataChange(w, n, stream === '' ? newSize : undefined);
   }
 
@@ -848,8 +849,8 @@ export class NtfsFileSystem implements FileSystem {
     const cs = this.vol.clusterSize;
     let runs = this.realizeSparse(w, nr.runs);
     runs = this.resizeRuns(w, runs, Math.ceil(size / cs));
-    if (size > nr.initializedSize) this.zero(w, runs, nr.initializedSize, size);
-    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: Math.ceil(size / cs) * cs, dataSize: size, initializedSize: size, flags: 0, compressionUnit: 0 } });
+    // growing leaves the new tail uninitialized (no zeros written; it reads as zeros)
+    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: Math.ceil(size / cs) * cs, dataSize: size, initializedSize: Math.min(nr.initializedSize, size), flags: 0, compressionUnit: 0 } });
     this.afterDataChange(w, n, stream === '' ? size : undefined);
   }
 
