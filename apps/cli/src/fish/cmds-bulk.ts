@@ -88,7 +88,7 @@ async function* tarInput(local: string, compress: string | undefined): AsyncGene
     const m = Buffer.alloc(4);
     fs.readSync(fd, m, 0, 4, 0);
     fs.closeSync(fd);
-    kind = m[0] === 0x1f && m[1] === 0x8b ? 'gzip' : m.toString('latin1', 0, 3) === 'BZh' ? 'bzip2' : m[0] === 0xfd && m.toString('latin1', 1, 4) === '7zX' ? 'xz' : m.readUInt32LE(0) === 0xfd2fb528 ? 'zstd' : undefined;
+    kind = m[0] === 0x1f && m[1] === 0x8b ? 'gzip' : m.toString('latin1', 0, 3) === 'BZh' ? 'bzip2' : m[0] === 0xfd && m.toString('latin1', 1, 4) === '7zX' ? 'xz' : m[0] === 0x28 && m[1] === 0xb5 && m[2] === 0x2f && m[3] === 0xfd ? 'zstd' : undefined;
   }
   const input = local === '-' ? process.stdin : fs.createReadStream(local);
   if (!kind || kind === 'none') {
