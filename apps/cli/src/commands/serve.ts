@@ -3,6 +3,8 @@ import { ctx, type GlobalArgs } from '../main.js';
 
 interface ServeArgs extends GlobalArgs {
   image?: string;
+  format?: 'raw' | 'qcow2';
+  partition?: number;
   iso?: string;
   rw?: boolean;
   port?: number;
@@ -20,7 +22,9 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
   describe: 'serve a disk image, or an ISO generated from a directory, over NBD (like qemu-nbd / nbdkit)',
   builder: (y) =>
     y
-      .positional('image', { type: 'string', describe: 'disk image to serve (raw)' })
+      .positional('image', { type: 'string', describe: 'disk image to serve (raw or qcow2, backing chains followed)' })
+      .option('format', { alias: 'f', choices: ['raw', 'qcow2'] as const, describe: 'image format (default: sniffed)' })
+      .option('partition', { alias: 'P', type: 'number', describe: 'serve only partition N (numbered as Linux does: MBR 1-4 primary, 5+ logical; GPT entry + 1)' })
       .option('iso', { type: 'string', describe: 'serve an ISO 9660 image generated on the fly from this directory (read-only)' })
       .option('rw', { type: 'boolean', describe: 'allow writes (default: read-only)' })
       .option('port', { alias: 'p', type: 'number', describe: 'TCP port (default 10809; 0 picks a free one)' })
@@ -35,6 +39,8 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       .conflicts('port', 'socket')
       .conflicts('host', 'socket')
       .conflicts('iso', 'rw')
+      .conflicts('iso', 'partition')
+      .conflicts('iso', 'format')
       .check((a) => {
         if (!a.image === !a.iso) throw new Error('give either an IMAGE or --iso DIR');
         if (a.port !== undefined && !(Number.isInteger(a.port) && a.port >= 0 && a.port <= 65535)) throw new Error('--port must be 0..65535');
@@ -42,6 +48,7 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       })
       .example('guestkit serve disk.img', 'read-only export on nbd://127.0.0.1:10809/')
       .example('guestkit serve disk.img --rw --socket /tmp/disk.sock', 'writable export on nbd+unix:///?socket=/tmp/disk.sock')
+      .example('guestkit serve win.qcow2 --partition 2 --port 0', 'one partition of a qcow2 (through its backing chain), on a free port')
       .example('guestkit serve --iso ./drivers -V VIRTIO --port 0', 'an ISO of a directory, built lazily, on a free port')
       .example('nbdinfo --map nbd://127.0.0.1:10809/', 'then, from another shell: allocation map of the export')
       .epilog(
@@ -64,10 +71,31 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
       device = IsoImage.fromDirectory(args.iso, { ...(args.volid !== undefined ? { volumeId: args.volid } : {}), boot, logger: c.log });
       what = `ISO of ${args.iso}`;
     } else {
-      const { FileDevice } = await import('@guestkit/disk');
-      device = withThreadPoolReads(FileDevice.open(args.image!, { write: Boolean(args.rw) }), args.image!);
-      what = args.image!;
+      const { openImage, readPartitionTable, UsageError } = await import('@guestkit/disk');
+      const image = openImage(args.image!, { write: Boolean(args.rw), ...(args.format ? { format: args.format } : {}), logger: c.log });
+      what = `${args.image} (${image.format})`;
+      device = image;
+      if (args.partition !== undefined) {
+        try {
+          const table = readPartitionTable(image, { logger: c.log });
+          const part = table.partitions.find((p) => p.number === args.partition && !p.extended);
+          if (!part) {
+            const have = table.partitions.filter((p) => !p.extended).map((p) => p.number).join(', ') || 'none';
+            throw new UsageError('PARTITION_NOT_FOUND', `${args.image}: no partition ${args.partition} (${table.scheme} table; partitions: ${have})`, {
+              partition: args.partition, scheme: table.scheme,
+            });
+          }
+          const slice = part.open({ readOnly: !args.rw, name: `${image.name} › p${part.number}` });
+          // The export owns the image: closing the partition closes the file under it.
+          device = Object.assign(slice, { close: () => image.close(), flush: () => image.flush() });
+          what += `, partition ${part.number}`;
+        } catch (e) {
+          image.close();
+          throw e;
+        }
+      }
     }
+    device = withThreadPoolReads(device);
     const server = new NbdServer({
       exports: [{ name: args.export, device, readOnly: !args.rw, ...(args.description !== undefined ? { description: args.description } : {}) }],
       logger: c.log,
