@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { describeWithTools, itWithTools, runTool, runToolStatus } from './support/tools.js';
@@ -195,6 +196,25 @@ describeWithTools(['nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io'], 'guestkit serve
     expect(fs.readFileSync(out).equals(fs.readFileSync(img))).toBe(true);
     await s.stop();
     expect(fs.existsSync(sock)).toBe(false);
+  });
+
+  it('a server whose launching process is killed outright goes away too (no orphan holding the port)', async () => {
+    const s = await serve([img, '--port', '0']);
+    const port = Number(/:(\d+)\//.exec(s.uri)![1]);
+    s.proc.kill('SIGKILL');
+    const deadline = Date.now() + 15_000;
+    let open = true;
+    while (open && Date.now() < deadline) {
+      open = await new Promise<boolean>((r) => {
+        const c = net.connect(port, '127.0.0.1', () => {
+          c.destroy();
+          r(true);
+        });
+        c.on('error', () => r(false));
+      });
+      if (open) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(open).toBe(false);
   });
 
   it('refuses to start on a port in use, with NBD_LISTEN_FAILED', async () => {

@@ -17,6 +17,42 @@ interface ServeArgs extends GlobalArgs {
   uefi?: string;
 }
 
+/**
+ * libuv thread-pool size for serving (a UV_THREADPOOL_SIZE set by the user wins). Reads run on
+ * that pool; with Node's default of 4 threads a busy host starves them, where qemu-nbd keeps up to
+ * 64 I/O threads.
+ */
+const THREAD_POOL_SIZE = 32;
+
+/**
+ * Node starts its thread pool while loading the CLI, before any command runs, so the pool size can
+ * only be chosen for a new process: run this same command again with UV_THREADPOOL_SIZE set.
+ * Signals are forwarded (the child has its own process group, so a terminal's Ctrl-C reaches it
+ * once, through us); the child shuts down if we die (its IPC channel closes). Our exit code is the
+ * child's.
+ */
+async function serveInChild(): Promise<void> {
+  const { spawn } = await import('node:child_process');
+  const { constants } = await import('node:os');
+  const child = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+    stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
+    detached: true,
+    env: { ...process.env, UV_THREADPOOL_SIZE: String(THREAD_POOL_SIZE) },
+  });
+  const forward = (sig: NodeJS.Signals) => () => {
+    child.kill(sig);
+  };
+  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(sig, forward(sig));
+  const code = await new Promise<number>((resolve) => {
+    child.on('exit', (c, signal) => resolve(c ?? 128 + (signal ? constants.signals[signal] ?? 0 : 0)));
+    child.on('error', (e) => {
+      process.stderr.write(`guestkit: cannot start the server process: ${e.message}\n`);
+      resolve(1);
+    });
+  });
+  process.exitCode = code;
+}
+
 export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
   command: 'serve [image]',
   describe: 'serve a disk image, or an ISO generated from a directory, over NBD (like qemu-nbd / nbdkit)',
@@ -59,6 +95,10 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
           'unless --host says otherwise.',
       ),
   handler: async (args) => {
+    if (process.env.UV_THREADPOOL_SIZE === undefined) {
+      await serveInChild();
+      return;
+    }
     const c = ctx();
     const { NbdServer, NBD_PORT, withThreadPoolReads } = await import('@guestkit/nbd');
     let device: import('@guestkit/disk').BlockDevice;
@@ -117,16 +157,24 @@ export const serveCommand: CommandModule<GlobalArgs, ServeArgs> = {
     await new Promise<void>((resolve, reject) => {
       let stopping = false;
       const stop = (sig: string) => {
+        if (stopping && sig === 'parent exit') return; // our own disconnect() after closing
         if (stopping) {
           process.stderr.write(`guestkit: second ${sig}; exiting without waiting\n`);
           process.exit(1);
         }
         stopping = true;
         c.log.info({ signal: sig }, 'shutting down');
-        server.close({ closeDevices: true }).then(resolve, reject);
+        server.close({ closeDevices: true }).then(() => {
+          // The IPC channel to a serveInChild parent would keep this process alive.
+          if (process.connected) process.disconnect();
+          resolve();
+        }, reject);
       };
       process.on('SIGINT', () => stop('SIGINT'));
       process.on('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGHUP', () => stop('SIGHUP'));
+      // Started by serveInChild: when that parent goes away (even killed), shut down too.
+      if (process.send) process.on('disconnect', () => stop('parent exit'));
     });
   },
 };
