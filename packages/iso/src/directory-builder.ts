@@ -166,7 +166,10 @@ function* jolietRecords(dir: IsoDir, a: Addresses): Generator<RecordSpec> {
  * Split a record's SUSP entries (by length) into what fits in the record and a chain of
  * continuation areas: returns how many entries stay in the record and how many go to each area.
  */
+const NO_AREAS: number[] = [];
+
 function splitSusp(lens: number[], avail: number): { inRecord: number; areas: number[] } {
+  if (lens.length === 0) return { inRecord: 0, areas: NO_AREAS };
   let total = 0;
   for (const n of lens) total += n;
   if (total <= avail) return { inRecord: lens.length, areas: [] };
@@ -196,6 +199,8 @@ function splitSusp(lens: number[], avail: number): { inRecord: number; areas: nu
  * (records then continuation blocks, already zeroed, of the planned size), bytes are written and
  * continuation entries point at `ceLba`.
  */
+const NO_PLACES: never[] = [];
+
 function layout(records: Iterable<RecordSpec>, ceLba: number, out?: ByteWriter, recordBytes = 0): UnitLayout {
   let pos = 0;
   let ceBlock = 0;
@@ -207,7 +212,7 @@ function layout(records: Iterable<RecordSpec>, ceLba: number, out?: ByteWriter, 
     const lens = r.susp.lens;
     const { inRecord, areas } = splitSusp(lens, avail);
     // Allocate the continuation areas of this record (in chain order).
-    const places: { block: number; off: number; len: number; from: number; to: number }[] = [];
+    const places: { block: number; off: number; len: number; from: number; to: number }[] = areas.length === 0 ? NO_PLACES : [];
     let k0 = inRecord;
     for (let k = 0; k < areas.length; k++) {
       let len = k < areas.length - 1 ? CE_LENGTH : 0;
