@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { describeWithTools, runTool, runToolStatus } from './support/tools.js';
 import { repoRoot, tempDir } from './support/shared.js';
 import { Rng } from './support/fuzz.js';
@@ -309,6 +309,25 @@ describeWithTools(['xorriso', 'isoinfo', 'file', 'blkid'], 'guestkit mkiso again
     expect(noBoot.stderr).toContain('ISO_BOOT_IMAGE_NOT_FOUND');
     expect(fs.existsSync(path.join(t.dir, 'x.iso'))).toBe(false);
   });
+
+  it('an interrupted mkiso leaves no partial output and keeps an existing image', async () => {
+    const d = path.join(t.dir, 'interrupt');
+    fs.mkdirSync(d);
+    fs.writeFileSync(path.join(d, 'big'), '');
+    fs.truncateSync(path.join(d, 'big'), 8 * 1024 ** 3); // sparse: slow enough to interrupt, costs no disk
+    const out = path.join(t.dir, 'interrupt.iso');
+    fs.writeFileSync(out, 'previous image');
+    const child = spawn(process.execPath, [CLI, 'mkiso', d, '-o', out], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr!.on('data', (b) => (err += b));
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((r) => child.on('exit', r));
+    expect(code).toBe(130);
+    expect(err).toContain('was not written');
+    expect(fs.readFileSync(out, 'utf8')).toBe('previous image');
+    expect(fs.readdirSync(t.dir).filter((n) => n.includes('.tmp-'))).toEqual([]);
+  }, 60_000);
 
   it('an image written inside its own source tree does not include itself', () => {
     const d = path.join(t.dir, 'selfref');

@@ -45,6 +45,7 @@ export const mkisoCommand: CommandModule<GlobalArgs, MkisoArgs> = {
     const { IsoImage, writeImageFile, tempPathFor } = await import('@guestkit/iso');
     const { Progress } = await import('../progress.js');
     const { resolve } = await import('node:path');
+    const { unlinkSync } = await import('node:fs');
     const c = ctx();
     const out = resolve(args.output);
     const boot: { bios?: string; uefi?: string; biosLoadSectors?: number; bootInfoTable?: boolean } = {};
@@ -61,6 +62,18 @@ export const mkisoCommand: CommandModule<GlobalArgs, MkisoArgs> = {
       exclude: [out, tempPathFor(out)],
       logger: c.log,
     });
+    // Interrupted: remove the partial temporary file (the previous OUT, if any, is untouched).
+    const onSignal = (sig: NodeJS.Signals) => {
+      try {
+        unlinkSync(tempPathFor(out));
+      } catch {
+        // not created yet
+      }
+      process.stderr.write(`\nguestkit: ${sig}: ${out} was not written\n`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
       const bar = new Progress('writing', image.size, args.progress ?? c.stderrIsTTY);
       const t0 = Date.now();
@@ -77,6 +90,8 @@ export const mkisoCommand: CommandModule<GlobalArgs, MkisoArgs> = {
         );
       }
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       image.close();
     }
   },
