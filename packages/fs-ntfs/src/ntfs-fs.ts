@@ -65,6 +65,7 @@ function parsePath(path: string): { parts: string[]; stream: string } {
     const i = last.indexOf(':');
     let s = last.slice(i + 1);
     if (s.toUpperCase().endsWith(':$DATA')) s = s.slice(0, -6);
+    if (s.includes(':')) throw new UsageError(NtfsCode.Usage, `path ${JSON.stringify(path)}: a stream name cannot contain ":"`, { path });
     parts[parts.length - 1] = last.slice(0, i);
     stream = s;
     if (parts[parts.length - 1] === '') throw new UsageError(NtfsCode.Usage, `path ${JSON.stringify(path)} has an empty file name`, { path });
@@ -431,9 +432,17 @@ export class NtfsFileSystem implements FileSystem {
       w.resetLogFile();
       const r = fn(w);
       const done = w.commit();
-      if (done.records.includes(0)) this.vol.reload();
-      else this.vol.invalidate();
-      this.forgetDir();
+      if (done.records.includes(0)) {
+        this.vol.reload();
+        this.forgetDir();
+      } else {
+        // only what this operation changed is re-read
+        for (const n of done.records) {
+          this.vol.invalidate(n);
+          this.forgetDir(n);
+        }
+        for (const d of done.dirs) this.forgetDir(d);
+      }
       this.resetSafety();
       return r;
     } catch (e) {

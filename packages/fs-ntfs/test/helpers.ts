@@ -35,15 +35,20 @@ export function untar(src: string, dir: string): string[] {
 
 /** Start (bytes) of the NTFS volume: 0 for a bare volume, else the first MBR partition of type 7. */
 export function ntfsStart(path: string): number {
+  return ntfsPartition(path).start;
+}
+
+/** Start and size (bytes; size undefined for a bare volume) of the NTFS volume in an image. */
+export function ntfsPartition(path: string): { start: number; size: number | undefined } {
   const fd = openSync(path, 'r');
   const b = Buffer.alloc(512);
   readSync(fd, b, 0, 512, 0);
   closeSync(fd);
-  if (b.toString('latin1', 3, 11) === 'NTFS    ') return 0;
+  if (b.toString('latin1', 3, 11) === 'NTFS    ') return { start: 0, size: undefined };
   if (b[510] !== 0x55 || b[511] !== 0xaa) throw new Error(`${path}: neither NTFS nor MBR`);
   for (let i = 0; i < 4; i++) {
     const e = 446 + i * 16;
-    if (b[e + 4] === 0x07) return b.readUInt32LE(e + 8) * 512;
+    if (b[e + 4] === 0x07) return { start: b.readUInt32LE(e + 8) * 512, size: b.readUInt32LE(e + 12) * 512 };
   }
   throw new Error(`${path}: no NTFS (type 7) partition`);
 }
@@ -57,10 +62,10 @@ export function volumeDevice(path: string, opts: { write?: boolean } = {}): { de
 }
 
 /** Copy [start, end) of a file into a new sparse file (ntfs-3g tools take no offset). */
-export function sliceSparse(src: string, start: number, dst: string): void {
+export function sliceSparse(src: string, start: number, dst: string, length?: number): void {
   const a = openSync(src, 'r');
   const b = openSync(dst, 'w');
-  const size = fstatSync(a).size - start;
+  const size = length ?? fstatSync(a).size - start;
   const buf = Buffer.alloc(1 << 20);
   const zero = Buffer.alloc(1 << 20);
   for (let o = 0; o < size; o += buf.length) {

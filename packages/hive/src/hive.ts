@@ -357,6 +357,7 @@ export class Hive extends HiveReader {
       }
       alloc.free(p.nk);
       this.dropSubkeyIndex(p.nk);
+      this.dropValueIndex(p.nk);
     }
     this.changes.keysDeleted += keys;
     this.changes.valuesDeleted += valuesRemoved;
@@ -478,15 +479,27 @@ export class Hive extends HiveReader {
   /** Set one value from its type number and bytes. */
   setRawValue(node: NodeRef, name: string, type: number, data: Uint8Array): void {
     checkValueName(name);
-    const existing = this.values(node);
-    const idx = existing.findIndex((v) => namesEqual(this.valueName(v), name));
-    const freeing = idx >= 0 ? this.valueCells(existing[idx]!) : [];
+    const count = this.nodeValueCount(node);
+    const idx = this.valueIndexOf(node, name);
+    const existing = idx >= 0 ? this.values(node)[idx]! : undefined;
+    const freeing = existing !== undefined ? this.valueCells(existing) : [];
     const { alloc } = this.beginWrite();
     const vk = this.writeValue(alloc, name, type, data);
-    const vks = existing.map((x) => x as number);
-    if (idx >= 0) vks[idx] = vk;
-    else vks.push(vk);
-    this.writeValueList(alloc, node, vks);
+    const list = count > 0 ? absRef(this.nkField(node, NK.valueList)) : undefined;
+    if (existing !== undefined && list !== undefined) {
+      // Replace in place: the list slot now points at the new vk.
+      this.wr.u32(list + CELL_HEADER + idx * 4, vk - HBIN_BASE, 'value list entry');
+    } else if (list !== undefined && this.image.isCell(list) && this.image.dataLen(list) >= (count + 1) * 4) {
+      // Append in place: the list cell has room.
+      this.wr.u32(list + CELL_HEADER + count * 4, vk - HBIN_BASE, 'value list entry');
+      this.setNkField(node, NK.valueCount, count + 1);
+      this.noteValueAdded(node, name, count);
+    } else {
+      const vks = this.values(node).map((x) => x as number);
+      vks.push(vk);
+      this.writeValueList(alloc, node, vks);
+      this.noteValueAdded(node, name, count);
+    }
     for (const c of freeing) alloc.free(c);
     this.updateValueMaxima(node, name, data.length);
     this.touch(node, this.now());
@@ -510,6 +523,7 @@ export class Hive extends HiveReader {
     const { alloc } = this.beginWrite();
     const vks = encoded.map((e) => this.writeValue(alloc, e.name, e.type, e.data));
     this.writeValueList(alloc, node, vks);
+    this.dropValueIndex(node);
     for (const c of freeing) alloc.free(c);
     for (const e of encoded) this.updateValueMaxima(node, e.name, e.data.length);
     this.touch(node, this.now());
@@ -520,14 +534,15 @@ export class Hive extends HiveReader {
 
   /** Delete one value (case-insensitive name; "" = default). Returns false if it was absent. */
   deleteValue(node: NodeRef, name: string): boolean {
-    const existing = this.values(node);
-    const idx = existing.findIndex((v) => namesEqual(this.valueName(v), name));
+    const idx = this.valueIndexOf(node, name);
     if (idx < 0) return false;
+    const existing = this.values(node);
     const freeing = this.valueCells(existing[idx]!);
     const { alloc } = this.beginWrite();
     const vks = existing.map((x) => x as number);
     vks.splice(idx, 1);
     this.writeValueList(alloc, node, vks);
+    this.dropValueIndex(node);
     for (const c of freeing) alloc.free(c);
     this.touch(node, this.now());
     this.changes.valuesDeleted++;

@@ -5,6 +5,7 @@ import { inspectCommand } from './inspect.js';
 import { mkisoCommand } from './mkiso.js';
 import { serveCommand } from './serve.js';
 import { diskCommand } from './disk.js';
+import { hiveCommand } from './hive.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -19,4 +20,5 @@ export const commands: CommandModule[] = [
   serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
   diskCommand as unknown as CommandModule,
+  hiveCommand as unknown as CommandModule,
 ];

@@ -7,7 +7,7 @@ import { RegType } from '../layout/value-types.js';
 import { DEFAULT_LIMITS, type HiveLimits } from '../limits.js';
 import type { HiveImage } from './hive-image.js';
 import { absRef, badRef, badType, needCell, overflow } from './cell-ref.js';
-import { decodeName, decodeNameRange, namesEqual, upcaseName } from './names.js';
+import { decodeName, decodeNameRange, upcaseName } from './names.js';
 import { decodeRegValue, decodeRegString, decodeMultiSz, type RegValue } from './value-decode.js';
 
 /** Subkey indexes kept at once (a bound on memory for long-running readers). */
@@ -436,10 +436,37 @@ export class HiveReader {
 
   /** The value with this name (case-insensitive; "" = the default value), or undefined. */
   value(n: NodeRef, name: string): ValueRef | undefined {
-    for (const v of this.values(n)) {
-      if (namesEqual(this.valueName(v), name)) return v;
+    const i = this.valueIndexOf(n, name);
+    return i < 0 ? undefined : this.values(n)[i];
+  }
+
+  /** Per-key index of value positions by upper-cased name (built on first use, kept by writers). */
+  private readonly valueIndexes = new Map<number, Map<string, number>>();
+
+  /** Position of the named value in the key's value list, or -1. */
+  protected valueIndexOf(n: NodeRef, name: string): number {
+    let idx = this.valueIndexes.get(n);
+    if (!idx) {
+      idx = new Map();
+      const vals = this.values(n);
+      for (let i = 0; i < vals.length; i++) {
+        const k = upcaseName(this.valueName(vals[i]!));
+        if (!idx.has(k)) idx.set(k, i);
+      }
+      if (this.valueIndexes.size >= MAX_CACHED_INDEXES) this.valueIndexes.clear();
+      this.valueIndexes.set(n, idx);
     }
-    return undefined;
+    return idx.get(upcaseName(name)) ?? -1;
+  }
+
+  /** Forget the value index of a key (after its value list changed). */
+  protected dropValueIndex(n: number): void {
+    this.valueIndexes.delete(n);
+  }
+
+  /** Record a value appended at position `i`, if the key's index exists. */
+  protected noteValueAdded(n: number, name: string, i: number): void {
+    this.valueIndexes.get(n)?.set(upcaseName(name), i);
   }
 
   /** Raw name bytes and encoding of a value. */

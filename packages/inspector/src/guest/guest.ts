@@ -157,8 +157,8 @@ export class Guest {
     const log = this.log.child({ device });
     let fs: FileSystem;
     if (type === 'ntfs') fs = openNtfs(dev, { write, force: this.force, logger: log });
-    else if (type === 'vfat') fs = openFat(dev, { write, logger: log });
-    else if (type === 'exfat') fs = openFat(dev, { write, logger: log }); // throws "unsupported: exFAT"
+    else if (type === 'vfat') fs = openFat(dev, { write, logger: log, force: this.force });
+    else if (type === 'exfat') fs = openFat(dev, { write, logger: log, force: this.force }); // throws "unsupported: exFAT"
     else throw new GuestError('UNKNOWN_FILESYSTEM', `${device}: no NTFS or FAT filesystem found`, { device });
     this.mounted.set(key, fs);
     return fs;

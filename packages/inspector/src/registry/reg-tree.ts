@@ -59,11 +59,17 @@ export function hiveKey<N, V>(hive: HiveLike<N, V>, node: N = hive.root): RegKey
       return hive.nodeName(node);
     },
     subkeys: () => hive.children(node).map((c) => hiveKey(hive, c)),
+    // Data is read only when asked for: lookups by name touch many values and few data.
     values: () =>
-      hive.values(node).map((v) => ({
-        name: hive.valueName(v),
-        type: hive.valueType(v),
-        data: hive.valueBytes(v),
-      })),
+      hive.values(node).map((v) => {
+        let data: Uint8Array | undefined;
+        return {
+          name: hive.valueName(v),
+          type: hive.valueType(v),
+          get data(): Uint8Array {
+            return (data ??= hive.valueBytes(v));
+          },
+        };
+      }),
   };
 }
