@@ -126,7 +126,8 @@ export function diffHive(before: HiveReader, after: HiveReader, paths: Iterable<
       else subtree(before, x!, prefix, 'deleted', out, budget);
     }
   }
-  return out;
+  // Pre-order, as an export lists keys (a key before its subkeys, siblings by name).
+  return out.sort((x, y) => comparePaths(x.key, y.key));
 }
 
 /** True when `lp`'s parent key is also compared (it then reports `lp` as an added/deleted child). */
