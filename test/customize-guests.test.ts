@@ -217,6 +217,12 @@ d(`guestkit customize on test guests${missing.length ? ` [skipped: ${missing.joi
       const doc = JSON.parse(j.out) as { committed: boolean; registry: { changes: { key: string }[] }[] };
       expect(doc.committed).toBe(false);
       expect(doc.registry[0]!.changes[0]!.key).toBe('HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunOnce');
+      const p = runCli(['customize', img, '--print-plan', '--run-once', 'C:\\x.bat']);
+      expect(p.out).toBe(
+        '# plan for the Windows installation on /dev/sda3 (systemroot /Windows)\n\n' +
+          '# 1. --run-once "C:\\\\x.bat": run the command once at the next logon (RunOnce value guestkit-001)\n' +
+          '[HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\RunOnce]\n"guestkit-001"="C:\\\\x.bat"\n',
+      );
       expect(sha256(img)).toBe(hash);
     } finally {
       t.cleanup();

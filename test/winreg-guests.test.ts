@@ -180,6 +180,20 @@ d(`guestkit win-reg on test guests (set up and checked with hivex and ntfs-3g to
     }
   });
 
+  it('--encoding ASCII stores "string" values as single bytes (Win::Hivex::Regedit encode), UTF-16LE by default', () => {
+    const t = tempDir();
+    try {
+      const img = copyGuest(SAMPLE, t.dir);
+      expect(runCli(['win-reg', '--merge', '--encoding', 'ASCII', img], { input: '[HKLM\\SOFTWARE\\Enc]\n"a"="xy"\n' }).status).toBe(0);
+      expect(runCli(['win-reg', '--merge', img], { input: '[HKLM\\SOFTWARE\\Enc]\n"b"="xy"\n' }).status).toBe(0);
+      const exp = hivexExport(ntfscat(ntfsPartition(img, 3, t.dir), '/Windows/System32/config/SOFTWARE'), 'HKEY_LOCAL_MACHINE\\SOFTWARE', t.dir);
+      expect(exp).toContain('[HKEY_LOCAL_MACHINE\\SOFTWARE\\Enc]\n"a"=hex(1):78,79,00\n"b"=hex(1):78,00,79,00,00,00\n');
+      expect(runCli(['win-reg', '--merge', '--encoding', 'EBCDIC', img], { input: '' }).status).toBe(2);
+    } finally {
+      t.cleanup();
+    }
+  });
+
   it('HKU\\<user>_Classes and HKCU\\Software\\Classes read UsrClass.dat; HKLM\\BCD00000000 reads and writes the store on the FAT ESP', () => {
     const t = tempDir();
     try {
