@@ -7,7 +7,7 @@
  */
 import type { Extent, FileSystem } from '@guestkit/disk';
 import { OverlayDevice } from '@guestkit/disk';
-import { GuestError, NotFoundError, UsageError, nullLogger, type Logger } from '@guestkit/disk/binary';
+import { GuestError, NotFoundError, UnsafeStateError, UsageError, nullLogger, type Logger } from '@guestkit/disk/binary';
 import {
   Hive, applyReg, decodeRegText, parseReg, recoverHive, type HiveReader, type NodeRef, type RegMergeReport, type RegOp,
 } from '@guestkit/hive';
@@ -102,7 +102,18 @@ export class RegistrySession {
       ...(opts.format ? { format: opts.format } : {}),
     });
     try {
-      const roots = findWindowsRoots({ filesystems: () => guest.filesystems(), mountReadOnly: (d) => guest.mount(d, { write: false }) }, log);
+      // Root discovery only reads; in a write session it reuses the writable mounts (one NTFS
+      // instance per volume), falling back to read-only where writing is refused (hibernated).
+      const mountForDiscovery = (d: string) => {
+        if (!write) return guest.mount(d, { write: false });
+        try {
+          return guest.mount(d);
+        } catch (e) {
+          if (e instanceof UnsafeStateError) return guest.mount(d, { write: false });
+          throw e;
+        }
+      };
+      const roots = findWindowsRoots({ filesystems: () => guest.filesystems(), mountReadOnly: mountForDiscovery }, log);
       const root = chooseWindowsRoot(roots, opts.root);
       return new RegistrySession(guest, root, opts);
     } catch (e) {
