@@ -22,3 +22,5 @@ export * from './bcd/device.js';
 export * from './bcd/store.js';
 export * from './bcd/format.js';
 export * from './bcd/locate.js';
+export * from './winreg/index.js';
+export * from './edits/index.js';
