@@ -22,6 +22,8 @@ export * from './bcd/device.js';
 export * from './bcd/store.js';
 export * from './bcd/format.js';
 export * from './bcd/locate.js';
+export * from './winreg/index.js';
+export * from './edits/index.js';
 export * from './bcd/edit-errors.js';
 export * from './bcd/edit-device.js';
 export * from './bcd/edit-values.js';
