@@ -1,7 +1,8 @@
 /**
  * `pnpm bench serve`: guestkit serve and guestkit mkiso against the native tools, in one run.
  *
- *   1. nbdcopy of a 1 GiB image to null: over `guestkit serve` vs over `qemu-nbd` (target <= 1.2)
+ *   1. nbdcopy of a 1 GiB qcow2 image (and of the same data as raw) to null: over `guestkit serve`
+ *      vs over `qemu-nbd` (target <= 1.2)
  *   2. an ISO of a 1 GiB tree: `guestkit mkiso` vs `xorriso -as mkisofs -R -J` (target <= 1.0)
  *   3. (for information) serving that tree as an ISO and copying it: `guestkit serve --iso` vs
  *      `nbdkit iso` (which builds a temporary ISO with xorriso before serving)
@@ -97,18 +98,46 @@ function stop(proc: ChildProcess): Promise<void> {
   });
 }
 
-/** Interleaved timing (A, B, A, B, ...) so both tools see the same background load. */
-async function compare(a: () => Promise<number> | number, b: () => Promise<number> | number): Promise<[number, number]> {
-  await a();
-  await b();
+/** CPU seconds (user + system) used so far by a process, from /proc (0 when unavailable). */
+function cpuOf(pid: number | undefined): number {
+  try {
+    const f = fs.readFileSync(`/proc/${pid ?? 'self'}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    // Fields 14-17 of stat (utime, stime, cutime, cstime) are 12-15 here; children count once waited for.
+    const ticks = Number(f[11]) + Number(f[12]) + (pid === undefined ? Number(f[13]) + Number(f[14]) : 0);
+    return ticks / 100;
+  } catch {
+    return 0;
+  }
+}
+
+interface Timed {
+  run: () => Promise<number> | number;
+  /** Process whose CPU time counts (a server); default: the child processes the run waits for. */
+  pid?: () => number | undefined;
+}
+
+/** Interleaved timing (A, B, A, B, ...) so both tools see the same background load; medians of wall ms and CPU s. */
+async function compare(a: Timed, b: Timed): Promise<{ wall: [number, number]; cpu: [number, number] }> {
+  await a.run();
+  await b.run();
   const ta: number[] = [];
   const tb: number[] = [];
+  const ca: number[] = [];
+  const cb: number[] = [];
+  const one = async (t: Timed, times: number[], cpus: number[]) => {
+    const pid = t.pid?.();
+    const c0 = cpuOf(pid) + (pid === undefined ? 0 : cpuOf(undefined));
+    times.push(await t.run());
+    cpus.push(cpuOf(pid) + (pid === undefined ? 0 : cpuOf(undefined)) - c0);
+  };
   for (let i = 0; i < RUNS; i++) {
-    ta.push(await a());
-    tb.push(await b());
+    await one(a, ta, ca);
+    await one(b, tb, cb);
   }
-  return [median(ta), median(tb)];
+  return { wall: [median(ta), median(tb)], cpu: [median(ca), median(cb)] };
 }
+
+const cpuRows: { what: string; guestkit: number; native: string; nativeCpu: number }[] = [];
 
 const children = new Set<ChildProcess>();
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'gk-bench-serve-'));
@@ -121,22 +150,32 @@ async function main(): Promise<void> {
   if (!fs.existsSync(path.join(here, '..', 'apps', 'cli', 'dist', 'main.js'))) throw new Error('build first: pnpm build');
   console.log(`host: ${os.cpus().length} CPUs, load ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}; ${RUNS} runs each after a warm-up; median wall time`);
 
-  // 1. nbdcopy of a raw image over each server.
-  const img = path.join(tmp, 'disk.raw');
-  fillRandom(img, SIZE_MIB * MiB);
-  const gk = await startGuestkit([img]);
-  const qport = await freePort();
-  const qemu = spawn('qemu-nbd', ['-r', '-f', 'raw', '-t', '-e', '8', '-b', '127.0.0.1', '-p', String(qport), img], { stdio: 'ignore' });
-  children.add(qemu);
-  await waitForPort(qport);
-  const qemuUri = `nbd://127.0.0.1:${qport}/`;
-  commands.push(`guestkit serve ${img} --port 0   →   nbdcopy ${gk.uri} null:`);
-  commands.push(`qemu-nbd -r -f raw -t -e 8 -b 127.0.0.1 -p ${qport} ${img}   →   nbdcopy ${qemuUri} null:`);
-  const [g1, q1] = await compare(() => runCmd('nbdcopy', [gk.uri, 'null:']), () => runCmd('nbdcopy', [qemuUri, 'null:']));
-  rows.push({ what: `nbdcopy ${SIZE_MIB} MiB raw image → null:`, guestkitMs: g1, native: 'qemu-nbd', nativeMs: q1, target: 1.2 });
-  await stop(gk.proc);
-  await stop(qemu);
-  fs.rmSync(img);
+  // 1. nbdcopy over each server: the qcow2 (the issue's case), then the same data as raw.
+  const raw = path.join(tmp, 'disk.raw');
+  fillRandom(raw, SIZE_MIB * MiB);
+  const qcow2 = path.join(tmp, 'disk.qcow2');
+  runCmd('qemu-img', ['convert', '-f', 'raw', '-O', 'qcow2', raw, qcow2]);
+  for (const [img, fmt] of [[qcow2, 'qcow2'], [raw, 'raw']] as const) {
+    const gk = await startGuestkit([img]);
+    const qport = await freePort();
+    const qemu = spawn('qemu-nbd', ['-r', '-f', fmt, '-t', '-e', '8', '-b', '127.0.0.1', '-p', String(qport), img], { stdio: 'ignore' });
+    children.add(qemu);
+    await waitForPort(qport);
+    const qemuUri = `nbd://127.0.0.1:${qport}/`;
+    commands.push(`guestkit serve ${img} --port 0   →   nbdcopy ${gk.uri} null:`);
+    commands.push(`qemu-nbd -r -f ${fmt} -t -e 8 -b 127.0.0.1 -p ${qport} ${img}   →   nbdcopy ${qemuUri} null:`);
+    const r = await compare(
+      { run: () => runCmd('nbdcopy', [gk.uri, 'null:']), pid: () => gk.proc.pid },
+      { run: () => runCmd('nbdcopy', [qemuUri, 'null:']), pid: () => qemu.pid },
+    );
+    const what = `nbdcopy ${SIZE_MIB} MiB ${fmt} image → null:`;
+    rows.push({ what, guestkitMs: r.wall[0], native: 'qemu-nbd', nativeMs: r.wall[1], target: 1.2 });
+    cpuRows.push({ what: `${what} (server CPU)`, guestkit: r.cpu[0], native: 'qemu-nbd', nativeCpu: r.cpu[1] });
+    await stop(gk.proc);
+    await stop(qemu);
+  }
+  fs.rmSync(raw);
+  fs.rmSync(qcow2);
 
   // 2. mkiso of a tree: half in 64 MiB files, half in 256 KiB files over 16 directories.
   const tree = path.join(tmp, 'tree');
@@ -155,44 +194,57 @@ async function main(): Promise<void> {
   const outB = path.join(tmp, 'b.iso');
   commands.push(`guestkit mkiso ${tree} -o ${outA}`);
   commands.push(`xorriso -as mkisofs -R -J -quiet -o ${outB} ${tree}`);
-  const [g2, x2] = await compare(
-    () => {
-      const ms = runCmd(process.execPath, [CLI, 'mkiso', tree, '-o', outA]);
-      fs.rmSync(outA);
-      return ms;
+  const m = await compare(
+    {
+      run: () => {
+        const ms = runCmd(process.execPath, [CLI, 'mkiso', tree, '-o', outA]);
+        fs.rmSync(outA);
+        return ms;
+      },
     },
-    () => {
-      const ms = runCmd('xorriso', ['-as', 'mkisofs', '-R', '-J', '-quiet', '-o', outB, tree]);
-      fs.rmSync(outB);
-      return ms;
+    {
+      run: () => {
+        const ms = runCmd('xorriso', ['-as', 'mkisofs', '-R', '-J', '-quiet', '-o', outB, tree]);
+        fs.rmSync(outB);
+        return ms;
+      },
     },
   );
-  rows.push({ what: `mkiso of a ${SIZE_MIB} MiB tree (${half / small + half / (64 * MiB)} files)`, guestkitMs: g2, native: 'xorriso -as mkisofs', nativeMs: x2, target: 1.0 });
+  const mwhat = `mkiso of a ${SIZE_MIB} MiB tree (${half / small + half / (64 * MiB)} files)`;
+  rows.push({ what: mwhat, guestkitMs: m.wall[0], native: 'xorriso -as mkisofs', nativeMs: m.wall[1], target: 1.0 });
+  cpuRows.push({ what: `${mwhat} (process CPU)`, guestkit: m.cpu[0], native: 'xorriso -as mkisofs', nativeCpu: m.cpu[1] });
 
   // 3. Serving that tree as an ISO, start to finish (informative).
   if (have('nbdkit')) {
-    let n = 0;
-    const sock = () => path.join(tmp, `nbdkit${n++}.sock`);
+    let socks = 0;
+    const sock = () => path.join(tmp, `nbdkit${socks++}.sock`);
     commands.push(`guestkit serve --iso ${tree} --port 0   →   nbdcopy URI null:   (start to finish)`);
     commands.push(`nbdkit -U ${path.join(tmp, 'nbdkitN.sock')} --run 'nbdcopy "$uri" null:' iso ${tree}   (start to finish)`);
-    const [g3, n3] = await compare(
-      async () => {
-        const t0 = performance.now();
-        const s = await startGuestkit(['--iso', tree]);
-        runCmd('nbdcopy', [s.uri, 'null:']);
-        const ms = performance.now() - t0;
-        await stop(s.proc);
-        return ms;
+    const n = await compare(
+      {
+        run: async () => {
+          const t0 = performance.now();
+          const s = await startGuestkit(['--iso', tree]);
+          runCmd('nbdcopy', [s.uri, 'null:']);
+          const ms = performance.now() - t0;
+          await stop(s.proc);
+          return ms;
+        },
       },
-      () => runCmd('nbdkit', ['-U', sock(), '--run', 'nbdcopy "$uri" null:', 'iso', tree], { env: { ...process.env, TMPDIR: tmp } }),
+      { run: () => runCmd('nbdkit', ['-U', sock(), '--run', 'nbdcopy "$uri" null:', 'iso', tree], { env: { ...process.env, TMPDIR: tmp } }) },
     );
-    rows.push({ what: `serve a ${SIZE_MIB} MiB tree as ISO + nbdcopy → null:`, guestkitMs: g3, native: 'nbdkit iso', nativeMs: n3 });
+    rows.push({ what: `serve a ${SIZE_MIB} MiB tree as ISO + nbdcopy → null:`, guestkitMs: n.wall[0], native: 'nbdkit iso', nativeMs: n.wall[1] });
   }
 
   console.log('\nCommands:');
   for (const c of commands) console.log(`  ${c}`);
   console.log('');
   printRows(rows);
+  console.log('\nCPU seconds (user + system), medians of the same runs:\n');
+  console.log('| measured | guestkit (s) | native | native (s) | ratio |');
+  console.log('| --- | ---: | --- | ---: | ---: |');
+  for (const r of cpuRows) console.log(`| ${r.what} | ${r.guestkit.toFixed(2)} | ${r.native} | ${r.nativeCpu.toFixed(2)} | ${(r.guestkit / r.nativeCpu).toFixed(3)} |`);
+  console.log(`\nload average at the end: ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
 }
 
 try {
