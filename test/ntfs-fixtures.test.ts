@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { MemoryDevice, UnsupportedError, UsageError, NotFoundError } from '@guestkit/disk';
 import { openNtfs, probeNtfs, ReparseTag, type NtfsFileSystem } from '@guestkit/fs-ntfs';
-import { fixturePath, readMaybeGz, tempDir } from './support/shared.js';
+import { fixturePath, readMaybeGz, tempDir, sharedDir } from './support/shared.js';
 import { describeWithTools } from './support/tools.js';
 import { gunzipSparse, compareWithTsk, recordDeviceOffset, sha256 } from '../packages/fs-ntfs/test/helpers.js';
 
@@ -243,5 +243,39 @@ describe('NTFS corrupt cases built from features.img', () => {
     copy.set([0x31, 0x01, 0xff, 0xff, 0x7f, 0x00], at);
     expect(() => openNtfs(new MemoryDevice(copy)).readFile('/nonresident.bin')).toThrow(FormatError);
     expect(() => openNtfs(new MemoryDevice(copy)).readFile('/nonresident.bin')).toThrow(/past the last cluster/);
+  });
+});
+
+describe('NTFS attribute lists under attack (ntfs3_attrlist.raw from ../shared)', () => {
+  const shared = sharedDir();
+  it.skipIf(!shared)('an attribute-list entry naming a foreign record is a typed error, and the real one reads', async () => {
+    const { FormatError } = await import('@guestkit/disk');
+    const bytes = new Uint8Array(readMaybeGz(join(shared!, 'testdata/ntfs/dfir_ntfs/ntfs3_attrlist.raw.gz')));
+    const fs = openNtfs(new MemoryDevice(bytes, { readOnly: true }));
+    const v = fs.vol.view(27);
+    expect(v.attrList).toBeDefined();
+    expect(v.records.size).toBeGreaterThan(1);
+    const list = v.base.find(0x20)!;
+    const entry = v.attrList!.find((e) => e.record !== 27)!;
+    let at: number;
+    if (list.nonResident) {
+      // the list value lives in clusters (no update sequence there)
+      const { decodeRunlist } = await import('../packages/fs-ntfs/src/runlist/runlist.js');
+      const runs = decodeRunlist(v.base.mappingPairs(list), 0, fs.vol.clusterCount, 'attribute list');
+      const cs = fs.clusterSize;
+      const r = runs.find((x) => entry.offset >= x.vcn * cs && entry.offset < (x.vcn + x.length) * cs)!;
+      at = r.lcn * cs + (entry.offset - r.vcn * cs) + 0x10;
+    } else {
+      at = recordDeviceOffset(fs, 27) + list.offset + list.valueOffset + entry.offset + 0x10;
+      expect((at % 512) + 8 <= 510).toBe(true);
+    }
+    for (const target of [5, 27 + 100000]) {
+      const copy = bytes.slice();
+      copy[at] = target & 0xff;
+      copy[at + 1] = (target >>> 8) & 0xff;
+      copy[at + 2] = (target >>> 16) & 0xff;
+      const bad = openNtfs(new MemoryDevice(copy));
+      expect(() => bad.vol.view(27)).toThrow(FormatError);
+    }
   });
 });

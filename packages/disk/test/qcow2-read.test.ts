@@ -270,6 +270,18 @@ describe('qcow2 read path efficiency', () => {
     d.close();
   });
 
+  it('map() stays right when the device is read between iterations', () => {
+    const d = openImage(p('chain-top.qcow2')) as Qcow2Device;
+    const plain = [...d.map()];
+    const interleaved: typeof plain = [];
+    for (const r of d.map()) {
+      interleaved.push(r);
+      readBytes(d, 3 * 1024 * 1024 + 17, 70000); // a read that makes runs of its own
+    }
+    expect(interleaved).toEqual(plain);
+    d.close();
+  });
+
   it('a large contiguous area costs one read', () => {
     const host = new CountingHost(FileDevice.open(p('chain-base.qcow2')));
     const d = Qcow2Device.open(host);

@@ -278,6 +278,9 @@ describeWithShared('BcdEditor on regipy/BCD (an installed UEFI Windows 10)', (sh
     // the firmware boot manager's order holds firmware entries and {bootmgr}
     ed.set('{fwbootmgr}', 'displayorder', ['{bootmgr}'], 'addfirst');
     expect((el(readBcdStore(hiveKey(hive)), '{a5a30fa2-3d06-4e9f-b5f4-a01df9d1fcba}', 0x24000001) as { value: string[] }).value[0]).toBe(BOOTMGR);
+    // a one-time boot sequence through the op form
+    applyBcdEdit(ed, { op: 'bootsequence', ids: [REGIPY_WINRE], mode: 'set' });
+    expect(el(readBcdStore(hiveKey(hive)), BOOTMGR, 0x24000002)).toEqual({ format: 'objectlist', value: [REGIPY_WINRE] });
     // emptying a list deletes it
     ed.set('{bootmgr}', 'toolsdisplayorder', ['{memdiag}'], 'remove');
     expect(el(readBcdStore(hiveKey(hive)), BOOTMGR, 0x24000010)).toBeUndefined();

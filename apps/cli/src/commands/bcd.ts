@@ -70,41 +70,52 @@ export const bcdCommand: CommandModule<GlobalArgs, BcdArgs> = {
       .example('guestkit bcd win.qcow2 default {GUID} --dry-run', 'show the change and the .reg diff, write nothing')
       .example('guestkit bcd BCD set {bootmgr} timeout 10', 'a store file: BCD.bak is kept beside it')
       .epilog(
-        'ACTIONS\n' +
-          '  enum [active|all|ID]              list objects (default: boot manager and its menu)\n' +
-          '  set ID ELEMENT VALUE…             set an element; ELEMENT is a bcdedit name (osdevice), a WMI\n' +
-          '                                    symbol or a hex type (0x25000080, custom:25000080)\n' +
-          '  deletevalue ID ELEMENT            remove an element\n' +
-          '  create --copy ID -d TEXT [--id G] copy an entry (prints the new GUID)\n' +
-          '  delete ID                         delete an object and take it out of the boot menus\n' +
-          '  default ID                        the entry booted when the timeout expires\n' +
-          '  displayorder ID… [--addlast|--addfirst|--remove]   the boot menu\n' +
-          '  bootsequence ID… [--addlast|--addfirst|--remove]   one-time boot sequence\n' +
-          '  toolsdisplayorder ID… [...]       the tools menu\n' +
-          '  timeout N                         boot menu timeout in seconds\n' +
-          '  SWITCH [ID] VALUE                 on {default} unless ID is given:\n' +
-          '    safeboot minimal|network|dsrepair|alternateshell|off\n' +
-          '    bootstatuspolicy displayallfailures|ignoreallfailures|ignoreshutdownfailures|ignorebootfailures|…\n' +
-          '    recoveryenabled|testsigning|nointegritychecks|bootlog|sos|debug|quietboot yes|no\n' +
-          '    bootmenupolicy legacy|standard   hypervisorlaunchtype auto|off   nx optin|optout|alwayson|alwaysoff\n' +
-          '    device|osdevice DEVICE           description TEXT\n\n' +
-          'IDS  {GUID}, or an alias: {bootmgr} {fwbootmgr} {default} {current} (= the default entry offline)\n' +
-          '     {memdiag} {ntldr} {globalsettings} {bootloadersettings} {resumeloadersettings} {hypervisorsettings}\n' +
-          '     {dbgsettings} {emssettings} {badmemory} {ramdiskoptions} …\n\n' +
-          'VALUES are typed by the element: strings; yes/no (on/off, true/false); numbers (decimal, 0x hex) or\n' +
-          'the names bcdedit shows (safeboot Minimal); number lists; object ids; object id lists; devices:\n' +
-          '  boot · partition=C: (the drive letters of the Windows installation the entry boots; C: is its root\n' +
-          '  when MountedDevices has none) · partition=/dev/sda3 · partition=gpt disk {GUID} partition {GUID} ·\n' +
-          '  partition=mbr disk 0xSIGNATURE offset BYTES · ramdisk=[boot|C:|/dev/sda4]\\path\\x.wim,{ramdiskoptions}\n' +
-          '  · locate=custom:12000002. Partition devices are built from the guest\'s partition table (GPT\n' +
-          '  partition and disk GUIDs, MBR signature and byte offset) and must exist on it.\n\n' +
-          'WRITES  The store is found as enum finds it (\\EFI\\Microsoft\\Boot\\BCD on the ESP, \\Boot\\BCD), edited in\n' +
-          'memory, checked, and written back through the FAT or NTFS driver (a store file: atomically). The old\n' +
-          'store is kept as BCD.bak beside it unless --no-backup. A store whose hive is dirty is brought up to\n' +
-          'date from BCD.LOG1/.LOG2 first, or refused (exit 4). Unknown elements are kept byte for byte.\n' +
-          'SAFETY  default and the boot menus take only boot entries that exist; {bootmgr}, the default entry and\n' +
-          'the well-known settings objects are not deleted; warnings name anything left pointing nowhere.\n' +
+        [
+          'ACTIONS',
+          '  enum [active|all|ID]              list objects (default: boot manager and its menu)',
+          '  set ID ELEMENT VALUE…             set an element; ELEMENT is a bcdedit name (osdevice),',
+          '                                    a WMI symbol or a hex type (0x25000080, custom:25000080)',
+          '  deletevalue ID ELEMENT            remove an element',
+          '  create --copy ID -d TEXT [--id G] copy an entry (prints the new GUID)',
+          '  delete ID                         delete an object and take it out of the boot menus',
+          '  default ID                        the entry booted when the timeout expires',
+          '  displayorder ID… [--addlast|--addfirst|--remove]   the boot menu',
+          '  bootsequence ID… [--addlast|--addfirst|--remove]   one-time boot sequence',
+          '  toolsdisplayorder ID… [...]       the tools menu',
+          '  timeout N                         boot menu timeout in seconds',
+          '  SWITCH [ID] VALUE                 on {default} unless ID is given:',
+          '    safeboot minimal|network|dsrepair|alternateshell|off',
+          '    bootstatuspolicy ignoreallfailures|displayallfailures|ignorebootfailures|…',
+          '    recoveryenabled|testsigning|nointegritychecks|bootlog|sos|debug|quietboot yes|no',
+          '    bootmenupolicy legacy|standard    hypervisorlaunchtype auto|off',
+          '    nx optin|optout|alwayson|alwaysoff    device|osdevice DEVICE    description TEXT',
+          '',
+          'IDS  {GUID}, or an alias: {bootmgr} {fwbootmgr} {default} {current} (offline: the default',
+          '     entry) {memdiag} {ntldr} {globalsettings} {bootloadersettings} {resumeloadersettings}',
+          '     {hypervisorsettings} {dbgsettings} {emssettings} {badmemory} {ramdiskoptions} …',
+          '',
+          'VALUES are typed by the element: strings; yes/no (on/off, true/false); numbers (decimal,',
+          '0x hex) or the names enum shows (safeboot Minimal); number lists; object ids; id lists;',
+          'devices:',
+          '  boot',
+          '  partition=C:     a drive letter of the Windows installation the entry boots (C: is its',
+          '                   root when MountedDevices has no C:)',
+          '  partition=/dev/sda3',
+          '  partition=gpt disk {GUID} partition {GUID}      partition=mbr disk 0xSIGNATURE offset BYTES',
+          '  ramdisk=[boot|C:|/dev/sda4]\\path\\x.wim,{ramdiskoptions}      locate=custom:12000002',
+          'Partition devices are built from the guest\'s partition table (GPT partition and disk',
+          'GUIDs, MBR signature and byte offset) and must exist on it.',
+          '',
+          'WRITES  The store is found as enum finds it (\\EFI\\Microsoft\\Boot\\BCD on the ESP,',
+          '\\Boot\\BCD), edited in memory, checked, and written back through the FAT or NTFS driver',
+          '(a store file: atomically). The old store is kept as BCD.bak beside it unless --no-backup.',
+          'A store whose hive is dirty is brought up to date from BCD.LOG1/.LOG2 first, or refused',
+          '(exit 4). Unknown elements are kept byte for byte.',
+          'SAFETY  default and the boot menus take only boot entries that exist; {bootmgr}, the',
+          'default entry and the well-known objects are not deleted; warnings name anything left',
+          'pointing nowhere. --force overrides a refusal.',
           'Element names, types and formats: packages/inspector/docs/bcd-elements.md.',
+        ].join('\n'),
       ),
   handler: async (args) => {
     const action = args.action ?? 'enum';

@@ -4,6 +4,7 @@
  * file edits (paths on the Windows root filesystem), plus warnings. A plan can be printed (text
  * or JSON) before anything is touched, applied in memory, diffed, and committed or discarded.
  */
+import { ByteWriter } from '@guestkit/disk/binary';
 import type { RegOp } from '@guestkit/hive';
 import { formatRegValue } from '../winreg/reg-diff.js';
 
@@ -57,9 +58,7 @@ export function regMultiString(items: readonly string[]): Uint8Array {
 }
 
 export function regDword(n: number): Uint8Array {
-  const d = new Uint8Array(4);
-  new DataView(d.buffer).setUint32(0, n >>> 0, true);
-  return d;
+  return ByteWriter.alloc(4).u32(0, n >>> 0, 'REG_DWORD').bytes;
 }
 
 export function setSz(key: string, name: string, value: string): RegEdit {

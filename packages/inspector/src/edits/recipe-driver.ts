@@ -17,7 +17,7 @@
  * driver; virt-v2v warns about both, and so do we.
  */
 import { basename } from 'node:path';
-import { UsageError } from '@guestkit/disk/binary';
+import { UsageError, guidFromString } from '@guestkit/disk/binary';
 import { WinRegCode } from '../winreg/codes.js';
 import { windowsPath } from './guest-path.js';
 import { setBinary, setDword, setExpandSz, setMultiSz, setSz, type Edit, type EditStep, type FileEdit } from './plan.js';
@@ -52,14 +52,7 @@ export function parseGuid(g: string): { text: string; bytes: Uint8Array } {
   const m = GUID_RE.exec(g.trim());
   if (!m) throw new UsageError(WinRegCode.BadRecipe, `${g}: not a GUID`, { guid: g });
   const [a, b, c, d, e] = m.slice(1).map((x) => x!.toUpperCase()) as [string, string, string, string, string];
-  const bytes = new Uint8Array(16);
-  const dv = new DataView(bytes.buffer);
-  dv.setUint32(0, parseInt(a, 16), true);
-  dv.setUint16(4, parseInt(b, 16), true);
-  dv.setUint16(6, parseInt(c, 16), true);
-  const tail = d + e;
-  for (let i = 0; i < 8; i++) bytes[8 + i] = parseInt(tail.slice(i * 2, i * 2 + 2), 16);
-  return { text: `{${a}-${b}-${c}-${d}-${e}}`, bytes };
+  return { text: `{${a}-${b}-${c}-${d}-${e}}`, bytes: guidFromString(g) };
 }
 
 /** virt-v2v's DriverPackages Version blob: 00 ff 09 00 00 00 00 00, the class GUID, 24 zero bytes. */

@@ -372,8 +372,10 @@ export class Qcow2Device implements ImageDevice {
         run.host = this.rHost;
         run.compressedBytes = this.rBytes;
       }
+      // The consumer may read from this device between iterations (which reuses the run
+      // scratch fields), so advance by the run's own length.
       yield run;
-      pos += this.rLen;
+      pos += run.length;
     }
   }
 
