@@ -269,14 +269,14 @@ d(`guestkit customize on test guests${missing.length ? ` [skipped: ${missing.joi
     }
   });
 
-  it('usage errors: no recipe, --pci-id before --inject-driver, a driver without PCI ids, a drive letter that is not C:', () => {
+  it('usage errors: no recipe, --pci-id before --inject-driver, a driver without PCI ids, a drive letter that is not C:, uploading over a hive the run edits', () => {
     const t = tempDir();
     try {
       const img = copyGuest(SAMPLE, t.dir);
       const hash = sha256(img);
       const sys = join(t.dir, 'mydrv.sys');
       writeFileSync(sys, 'x');
-      for (const args of [[], ['--pci-id', 'VEN_1AF4&DEV_1001'], ['--inject-driver', sys], ['--inject-driver', sys, '--pci-id', 'VEN_XYZ'], ['--upload', `${sys}:E:\\x.sys`]]) {
+      for (const args of [[], ['--pci-id', 'VEN_1AF4&DEV_1001'], ['--inject-driver', sys], ['--inject-driver', sys, '--pci-id', 'VEN_XYZ'], ['--upload', `${sys}:E:\\x.sys`], ['--upload', `${sys}:C:\\Windows\\System32\\config\\SOFTWARE`, '--run-once', 'x']]) {
         const r = runCli(['customize', img, ...args]);
         expect(r.status, args.join(' ')).toBe(2);
         expect(r.stderr.trimEnd().split('\n'), r.stderr).toHaveLength(1);

@@ -14,7 +14,7 @@ import {
  * guests lack (hivexregedit adds a DriverDatabase, ntfscp puts a dirty hive with its logs in place,
  * mcopy/fsck.fat read the ESP) and checking the result (ntfscat + hivexregedit exports).
  */
-const missing = missingTools([...ORACLE_TOOLS, 'ntfscp', 'mcopy', 'fsck.fat']);
+const missing = missingTools([...ORACLE_TOOLS, 'ntfscp', 'ntfsinfo', 'mcopy', 'fsck.fat']);
 const d = missing.length === 0 ? describe : describe.skip;
 const SAMPLE = 'win11-uefi.qcow2';
 const HEADER = 'Windows Registry Editor Version 5.00\n\n';
@@ -175,6 +175,40 @@ d(`guestkit win-reg on test guests (set up and checked with hivex and ntfs-3g to
       expect(strict.status).not.toBe(0);
       expect(strict.stderr).toMatch(/parent/);
       expect(sha256(img)).toBe(hash);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('the hive is rewritten in place: same MFT record, its clusters kept, the appended hbins added at the end (ntfsinfo)', () => {
+    const t = tempDir();
+    try {
+      const img = copyGuest(SAMPLE, t.dir);
+      const info = (part: string) => {
+        const out = runTool('ntfsinfo', ['-F', '/Windows/System32/config/SOFTWARE', '-v', part]).toString();
+        const record = /from mft record (\d+)/.exec(out)![1];
+        const data = out.slice(out.indexOf('Dumping attribute $DATA'));
+        const runs = [...data.matchAll(/^\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)\s+(0x[0-9a-f]+)$/gim)].map((m) => ({ vcn: Number(m[1]), lcn: Number(m[2]), length: Number(m[3]) }));
+        const size = Number(/Data size:\s+(\d+)/.exec(data)![1]);
+        return { record, runs, size };
+      };
+      const before = info(ntfsPartition(img, 3, t.dir));
+      expect(before.runs.length).toBeGreaterThan(0);
+      expect(before.runs.reduce((n, r) => n + r.length, 0) * 4096).toBe(before.size);
+      // Enough new data to need more hbins than the file's slack.
+      const big = `"Blob"=hex:${Array.from({ length: 9000 }, (_, i) => (i % 256).toString(16).padStart(2, '0')).join(',')}`;
+      expect(runCli(['win-reg', '--merge', img], { input: `[HKLM\\SOFTWARE\\Grow]\n${big}\n` }).status).toBe(0);
+      const after = info(ntfsPartition(img, 3, t.dir));
+      expect(after.record).toBe(before.record);
+      expect(after.size).toBeGreaterThan(before.size);
+      // Every cluster the hive had is still its, at the same place.
+      let vcn = 0;
+      for (const r of before.runs) {
+        for (let i = 0; i < r.length; i++, vcn++) {
+          const run = after.runs.find((x) => vcn >= x.vcn && vcn < x.vcn + x.length)!;
+          expect(run.lcn + (vcn - run.vcn), `vcn ${vcn}`).toBe(r.lcn + i);
+        }
+      }
     } finally {
       t.cleanup();
     }

@@ -23,6 +23,7 @@ describe('registry paths → hives (virt-win-reg map_path_to_hive)', () => {
     ['HKLM\\SECURITY', { hive: { kind: 'machine', hive: 'SECURITY' }, path: '\\', prefix: 'HKEY_LOCAL_MACHINE\\SECURITY' }],
     // virt-win-reg's quirk: HKU\.DEFAULT is exported under HKEY_LOCAL_MACHINE\.DEFAULT.
     ['HKU\\.DEFAULT\\Keyboard Layout', { hive: { kind: 'machine', hive: 'DEFAULT' }, path: '\\Keyboard Layout', prefix: 'HKEY_LOCAL_MACHINE\\.DEFAULT' }],
+    ['HKLM\\.DEFAULT\\Keyboard Layout', { hive: { kind: 'machine', hive: 'DEFAULT' }, path: '\\Keyboard Layout', prefix: 'HKEY_LOCAL_MACHINE\\.DEFAULT' }],
     ['HKEY_USERS\\S-1-5-21-1-2-3-1001\\Environment', { hive: { kind: 'user', sid: 'S-1-5-21-1-2-3-1001', classes: false }, path: '\\Environment', prefix: 'HKEY_USERS\\S-1-5-21-1-2-3-1001' }],
     ['HKU\\LocalSystem', { hive: { kind: 'user', sid: 'S-1-5-18', classes: false }, path: '\\', prefix: 'HKEY_USERS\\S-1-5-18' }],
     ['HKU\\networkservice\\X', { hive: { kind: 'user', sid: 'S-1-5-20', classes: false }, path: '\\X', prefix: 'HKEY_USERS\\S-1-5-20' }],

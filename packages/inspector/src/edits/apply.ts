@@ -4,6 +4,8 @@
  * session's overlays. The caller commits (or, for a dry run, only reports) afterwards.
  */
 import type { Extent } from '@guestkit/disk';
+import { UsageError } from '@guestkit/disk/binary';
+import { WinRegCode } from '../winreg/codes.js';
 import type { HiveDiff } from '../winreg/reg-diff.js';
 import type { HiveWriteReport } from '../winreg/guest-hive.js';
 import type { RegistrySession } from '../winreg/session.js';
@@ -51,6 +53,10 @@ export function applyPlan(session: RegistrySession, plan: EditPlan): ApplyReport
   }
   const ops = planRegOps(plan);
   if (ops.length > 0) session.applyOps(ops, { source: 'plan' });
+  // A hive this run edits would be written back over an uploaded replacement of it.
+  const edited = new Set(session.modifiedHives().filter((h) => h.device === session.root.device).map((h) => h.gh.path.toLowerCase()));
+  const clash = files.find((f) => f.op !== 'mkdir' && edited.has(f.path.toLowerCase()));
+  if (clash) throw new UsageError(WinRegCode.BadGuestPath, `${clash.path} is a registry hive that this run also edits; replace it in a separate run`, { path: clash.path });
   const registry = session.registryDiff();
   const hivesWritten = session.writeHives();
   return {

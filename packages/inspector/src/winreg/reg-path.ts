@@ -109,6 +109,8 @@ export function parseRegPath(input: string, opts: RegPathOptions = {}): RegPath 
     case 'HKEY_LOCAL_MACHINE': {
       const h = first.toUpperCase();
       if (h === 'SAM' || h === 'SECURITY' || h === 'SOFTWARE' || h === 'SYSTEM') return machine(h, `HKEY_LOCAL_MACHINE\\${h}`, inner(rest));
+      // What virt-win-reg (and we) print for HKU\.DEFAULT, accepted back so that exports merge again.
+      if (h === '.DEFAULT') return machine('DEFAULT', 'HKEY_LOCAL_MACHINE\\.DEFAULT', inner(rest));
       if (h === 'BCD00000000') return { input, hive: { kind: 'bcd' }, path: inner(rest), prefix: 'HKEY_LOCAL_MACHINE\\BCD00000000', hiveId: 'bcd' };
       throw unsupported(input);
     }
