@@ -62,7 +62,11 @@ d(`guestkit win-reg vs virt-win-reg recorded on the sample guest${why ? ` [skipp
   });
 
   const merges: [string, string, [string, string, string][]][] = [
-    ['merge-runonce', 'record-libguestfs-runonce.reg', [['SOFTWARE', '/Windows/System32/config/SOFTWARE', 'HKEY_LOCAL_MACHINE\\SOFTWARE']]],
+    ['merge-runonce', 'record-libguestfs-runonce.reg', [
+      ['SOFTWARE', '/Windows/System32/config/SOFTWARE', 'HKEY_LOCAL_MACHINE\\SOFTWARE'],
+      ['SYSTEM', '/Windows/System32/config/SYSTEM', 'HKEY_LOCAL_MACHINE\\SYSTEM'],
+      ['NTUSER-alice.DAT', '/Users/alice/NTUSER.DAT', 'HKEY_USERS\\alice'],
+    ]],
     ['merge-complex', 'record-libguestfs-complex.reg', [
       ['SOFTWARE', '/Windows/System32/config/SOFTWARE', 'HKEY_LOCAL_MACHINE\\SOFTWARE'],
       ['SYSTEM', '/Windows/System32/config/SYSTEM', 'HKEY_LOCAL_MACHINE\\SYSTEM'],
