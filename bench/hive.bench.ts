@@ -1,6 +1,6 @@
 // `pnpm bench hive`: export of the largest corpus hive and of a generated ~100 MB hive with the
 // built guestkit CLI, against hivexregedit --export and hivexml, in the same run. Medians of N
-// runs (wall time, output to /dev/null); ratio = guestkit / native.
+// runs (wall time and CPU time, output to /dev/null); ratio = guestkit / native.
 // Options: --runs=N (default 5; at most 3 for the 100 MB hive), --no-big (skip the generated hive).
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -25,11 +25,21 @@ function have(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 }
 
-function times(cmd: string, argv: string[], runs: number): number {
-  runCmd(cmd, argv); // warm the page cache
-  const t: number[] = [];
-  for (let i = 0; i < runs; i++) t.push(runCmd(cmd, argv));
-  return median(t);
+/**
+ * Median wall time and median CPU time (user + system, from GNU time) of `runs` runs after one
+ * warm-up. On a shared, loaded machine wall times swing with other processes; CPU time is the
+ * steadier second view (it counts every thread, so it also charges Node's JIT and GC threads).
+ */
+function times(cmd: string, argv: string[], runs: number): { wall: number; cpu: number } {
+  const timeFile = join(work, 'time.txt');
+  const one = (): { wall: number; cpu: number } => {
+    const wall = runCmd('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, cmd, ...argv]);
+    const [u, sy] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+    return { wall, cpu: ((u ?? 0) + (sy ?? 0)) * 1000 };
+  };
+  one(); // warm the page cache
+  const r = Array.from({ length: runs }, one);
+  return { wall: median(r.map((x) => x.wall)), cpu: median(r.map((x) => x.cpu)) };
 }
 
 /** The largest primary hive in ../shared/testdata/hives (decompressed to the work directory). */
@@ -100,6 +110,7 @@ if (!existsSync(join(repo, 'apps', 'cli', 'dist', 'main.js'))) {
 }
 
 const rows: Row[] = [];
+const cpuRows: Row[] = [];
 const subjects: { label: string; path: string; runs: number }[] = [];
 const corpus = largestCorpusHive();
 if (corpus) subjects.push({ label: `${corpus.name} (${(statSync(corpus.path).size / 1048576).toFixed(1)} MiB)`, path: corpus.path, runs: RUNS });
@@ -114,9 +125,15 @@ for (const s of subjects) {
   const hxReg = times('hivexregedit', ['--export', s.path, '\\'], s.runs);
   const hxXml = times('hivexml', [s.path], s.runs);
   const gkXml = times(process.execPath, [cli, 'hive', 'xml', s.path], s.runs);
-  rows.push({ what: `export .reg: ${s.label}`, guestkitMs: gkReg, native: 'hivexregedit --export', nativeMs: hxReg, target: 0.2 });
-  rows.push({ what: `export .reg: ${s.label}`, guestkitMs: gkReg, native: 'hivexml', nativeMs: hxXml, target: 1.0 });
-  rows.push({ what: `export XML: ${s.label}`, guestkitMs: gkXml, native: 'hivexml', nativeMs: hxXml });
+  for (const [list, k] of [[rows, 'wall'], [cpuRows, 'cpu']] as const) {
+    list.push({ what: `export .reg: ${s.label}`, guestkitMs: gkReg[k], native: 'hivexregedit --export', nativeMs: hxReg[k], target: 0.2 });
+    list.push({ what: `export .reg: ${s.label}`, guestkitMs: gkReg[k], native: 'hivexml', nativeMs: hxXml[k], target: 1.0 });
+    list.push({ what: `export XML: ${s.label}`, guestkitMs: gkXml[k], native: 'hivexml', nativeMs: hxXml[k] });
+  }
 }
-console.log(`\nmedians of ${RUNS} runs (${Math.min(RUNS, 3)} for the generated hive), wall time, stdout to /dev/null; node ${process.version}\n`);
+const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+console.log(`\nmedians of ${RUNS} runs (${Math.min(RUNS, 3)} for the generated hive), stdout to /dev/null; node ${process.version}; load average ${load}\n`);
+console.log('wall time (ms):\n');
 printRows(rows);
+console.log('\nCPU time, user + system of all threads (ms):\n');
+printRows(cpuRows);
