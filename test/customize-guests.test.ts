@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { runCli } from './support/cli.js';
 import { tempDir } from './support/shared.js';
-import { missingTools } from './support/tools.js';
+import { missingTools, runTool } from './support/tools.js';
 import {
   ORACLE_TOOLS, copyGuest, dword, expectNtfsHealthy, exportDiff, hexMulti, hexString, hivexExport, ntfsPartition, ntfscat, sha256,
 } from './winreg-support.js';
@@ -131,6 +131,40 @@ d(`guestkit customize on test guests${missing.length ? ` [skipped: ${missing.joi
       expect(bat).toContain(`set "FB=${dir}"`);
       expect(bat).toContain('"%FB%\\rhsrvany.exe" -s firstboot uninstall');
       expectNtfsHealthy(part);
+    } finally {
+      t.cleanup();
+    }
+  });
+
+  it('--firstboot finds the wrapper as libguestfs does ($VIRT_TOOLS_DATA_DIR), reuses one already installed, and is refused without one', () => {
+    const t = tempDir();
+    try {
+      const img = copyGuest(SAMPLE, t.dir);
+      const hash = sha256(img);
+      const script = join(t.dir, 'a.bat');
+      writeFileSync(script, 'echo a\n');
+      const empty = join(t.dir, 'empty');
+      const tools = join(t.dir, 'virt-tools');
+      runTool('mkdir', ['-p', empty, tools]);
+      writeFileSync(join(tools, 'pvvxsvc.exe'), bytes(1000, 'pvvxsvc'));
+      const none = runCli(['customize', img, '--firstboot', script], { env: { VIRT_TOOLS_DATA_DIR: empty } });
+      expect(none.status).toBe(2);
+      expect(none.stderr).toMatch(/--firstboot needs a service wrapper.*--firstboot-service-binary/);
+      expect(sha256(img)).toBe(hash);
+      const r = runCli(['customize', img, '--firstboot', script], { env: { VIRT_TOOLS_DATA_DIR: tools } });
+      expect(r.status, r.stderr).toBe(0);
+      const b = join(t.dir, 'b.bat');
+      writeFileSync(b, 'echo b\n');
+      const again = runCli(['customize', img, '--firstboot', b], { env: { VIRT_TOOLS_DATA_DIR: empty } });
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/using the pvvxsvc.exe already installed/);
+      const part = ntfsPartition(img, C, t.dir);
+      const fb = '/Program Files/Guestfs/Firstboot';
+      expect(ntfscat(part, `${fb}/pvvxsvc.exe`).equals(bytes(1000, 'pvvxsvc'))).toBe(true);
+      expect(ntfscat(part, `${fb}/scripts/5000-0001-a.bat`).toString()).toBe('echo a\r\n');
+      expect(ntfscat(part, `${fb}/scripts/5000-0001-b.bat`).toString()).toBe('echo b\r\n');
+      const sys = hivexExport(ntfscat(part, '/Windows/System32/config/SYSTEM'), 'HKEY_LOCAL_MACHINE\\SYSTEM', t.dir);
+      expect(sys).toContain(`"ImagePath"=${hexString('C:\\Program Files\\Guestfs\\Firstboot\\pvvxsvc.exe -s firstboot')}`);
     } finally {
       t.cleanup();
     }
