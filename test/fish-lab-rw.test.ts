@@ -26,7 +26,7 @@ const ESP = { start: 2048, count: 204800 };
 const C = { start: 239616, count: 512000 };
 
 d(`guestkit fish --rw vs the recorded guestfish upload session${skipWhy ? ` [skipped: ${skipWhy}]` : ''}`, () => {
-  it('rw-session.fish then ro-readback.fish print what guestfish printed; native tools agree', () => {
+  it('rw-session.fish then ro-readback.fish print what guestfish printed; native tools agree', { timeout: 300_000 }, () => {
     const expected = join(lab!, 'expected', 'upload');
     const t = tempDir();
     try {

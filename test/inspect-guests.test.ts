@@ -240,3 +240,26 @@ describe('corrupt and odd inputs', () => {
     }
   });
 });
+
+describe('JSON facts of the sample guest against virt-win-reg recordings', () => {
+  const cvReg = recording('win-reg/hklm-software-currentversion.reg');
+  const installDate = recording('win-reg/hklm-software-installdate.txt');
+  const run = cvReg !== undefined && installDate !== undefined ? it : it.skip;
+  run('CurrentVersion values as virt-win-reg exported them', () => {
+    const vals = new Map<string, string>();
+    for (const m of cvReg!.matchAll(/^"([^"]+)"=(hex\(1\):([0-9a-f,]*)|dword:([0-9a-f]{8}))$/gm)) {
+      vals.set(m[1]!, m[3] !== undefined ? Buffer.from(m[3].split(',').map((h) => parseInt(h, 16))).toString('utf16le').replace(/\0+$/, '') : String(parseInt(m[4]!, 16)));
+    }
+    const j = inspectionToJson(inspectImages(guestPaths(INSPECT_CASES['win11-uefi']!))) as { operatingsystems: Record<string, any>[] };
+    const o = j.operatingsystems[0]!;
+    expect(o.product_name).toBe(vals.get('ProductName'));
+    expect(o.build_id).toBe(vals.get('CurrentBuildNumber'));
+    expect(o.windows.edition_id).toBe(vals.get('EditionID'));
+    expect(o.windows.display_version).toBe(vals.get('DisplayVersion'));
+    expect(o.windows.release_id).toBe(vals.get('ReleaseId'));
+    expect(String(o.windows.ubr)).toBe(vals.get('UBR'));
+    expect(o.windows.registered_owner).toBe(vals.get('RegisteredOwner'));
+    expect(o.windows.registered_organization).toBe(vals.get('RegisteredOrganization'));
+    expect(o.windows.install_date).toBe(new Date(Number(installDate!.trim()) * 1000).toISOString().replace('.000Z', 'Z'));
+  });
+});

@@ -414,6 +414,30 @@ describe('NTFS write safety', () => {
     expect(() => openNtfs(new MemoryDevice(copy.slice()), { write: true, force: true })).not.toThrow();
   });
 
+  it.skipIf(!sharedDir())('refuses an unclean $LogFile (Windows volume) unless forced', () => {
+    const raw = new Uint8Array(readMaybeGz(join(sharedDir()!, 'testdata/ntfs/ntfs-samples/ntfs-lastaccess.raw.gz')));
+    const vol = raw.subarray(128 * 512);
+    const fs = openNtfs(new MemoryDevice(vol.slice()));
+    expect(fs.safety().logFile.state).toBe('clean');
+    const log = fs.vol.stream(fs.vol.view(2), 0x80)!;
+    const at = log.info.runs[0]!.lcn * fs.clusterSize;
+    const copy = vol.slice();
+    for (const page of [0, 4096]) {
+      const ra = copy[at + page + 0x18]! | (copy[at + page + 0x19]! << 8);
+      copy[at + page + ra + 0x0c] = 0; // client in use: 0 (a client is logging)
+      copy[at + page + ra + 0x0d] = 0;
+      copy[at + page + ra + 0x0e] = copy[at + page + ra + 0x0e]! & ~2; // RESTART_VOLUME_IS_CLEAN off
+    }
+    const s = openNtfs(new MemoryDevice(copy.slice())).safety();
+    expect(s.logFile.state).toBe('unclean');
+    expect(s.safeToWrite).toBe(false);
+    expect(() => openNtfs(new MemoryDevice(copy.slice()), { write: true })).toThrow(UnsafeStateError);
+    expect(() => openNtfs(new MemoryDevice(copy.slice()), { write: true })).toThrow(/LogFile/);
+    const forced = openNtfs(new MemoryDevice(copy.slice()), { write: true, force: true });
+    forced.writeFile('/forced.txt', enc('x'));
+    expect(forced.safety().logFile.state).toBe('empty');
+  });
+
   it('a failing operation writes nothing', () => {
     const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
     const dev = new MemoryDevice(bytes);

@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { FileDevice, SliceDevice, type BlockDevice } from '@guestkit/disk';
+import { FileDevice, readPartitionTable, type BlockDevice } from '@guestkit/disk';
 import type { NtfsFileSystem } from '../src/index.js';
 
 /** Write a gzip file out as a sparse file (runs of zeros become holes). */
@@ -53,12 +53,19 @@ export function ntfsPartition(path: string): { start: number; size: number | und
   throw new Error(`${path}: no NTFS (type 7) partition`);
 }
 
-/** A device for the volume inside `path` (partition slice when the image is partitioned). */
+/**
+ * A device for the volume inside `path`: the disk itself for a bare volume, else the NTFS
+ * partition opened through packages/disk's partition-table reader (checked against the MBR
+ * entry read independently by ntfsPartition).
+ */
 export function volumeDevice(path: string, opts: { write?: boolean } = {}): { dev: BlockDevice; start: number; close: () => void } {
   const f = FileDevice.open(path, opts);
-  const start = ntfsStart(path);
-  const dev = start ? new SliceDevice(f, start, f.size - start, { name: `${f.name} › p1` }) : f;
-  return { dev, start, close: () => f.close() };
+  const { start, size } = ntfsPartition(path);
+  if (!start) return { dev: f, start, close: () => f.close() };
+  const table = readPartitionTable(f);
+  const part = table.partitions.find((p) => p.start === start && p.mbrType === 0x07);
+  if (!part || part.size !== size) throw new Error(`${path}: partition table reader disagrees about the NTFS partition at ${start}`);
+  return { dev: part.open(), start, close: () => f.close() };
 }
 
 /** Copy [start, end) of a file into a new sparse file (ntfs-3g tools take no offset). */

@@ -196,6 +196,11 @@ export class Hive extends HiveReader {
     if (!this.writable) {
       throw new ReadOnlyError(HiveCode.ReadOnly, `${this.image.name}: hive opened read-only (open it writable to edit)`, { where: this.image.name });
     }
+    if (this.unsafe) {
+      // unsafe reading skips what it cannot parse; writing on top of a half-understood image could
+      // destroy data (STYLE.md: unsafe is for reading only).
+      throw new UsageError(HiveCode.ReadOnly, `${this.image.name}: a hive opened with unsafe is read-only`, { where: this.image.name });
+    }
     if (this.dirty && !this.allowDirty) {
       throw new UnsafeStateError(HiveCode.Dirty, `${this.image.name}: the hive is dirty (sequence numbers ${this.image.base.sequence1}/${this.image.base.sequence2}${this.image.base.checksumOk ? '' : ', bad checksum'}); replay its transaction logs first (open it with its .LOG1/.LOG2), or allow writing a dirty hive explicitly`, {
         where: this.image.name, sequence1: this.image.base.sequence1, sequence2: this.image.base.sequence2,
@@ -401,7 +406,10 @@ export class Hive extends HiveReader {
   /** Store one value's data; returns the vk cell. */
   private writeValue(alloc: Allocator, name: string, type: number, data: Uint8Array): number {
     checkValueName(name);
-    if (data.length > 0x7fffffff) throw new UsageError(HiveCode.BadValue, `value ${JSON.stringify(name)}: ${data.length} bytes is too large`, { name });
+    // Readers (hivex, and us by default) refuse values over 8 MB; Windows' standard format (1.3)
+    // allows 1 MB in one cell.
+    const max = this.image.base.minorVersion >= 4 ? this.limits.maxValueBytes : Math.min(this.limits.maxValueBytes, 1024 * 1024);
+    if (data.length > max) throw new UsageError(HiveCode.BadValue, `value ${JSON.stringify(name)}: ${data.length} bytes is more than the ${max} a hive of version ${this.version} can hold readably`, { name, size: data.length, limit: max });
     const enc = encodeName(name);
     const vk = alloc.alloc(VK.SIZE + enc.bytes.length, SIG.vk);
     const d = vk + CELL_HEADER;

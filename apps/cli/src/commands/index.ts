@@ -6,6 +6,8 @@ import { mkisoCommand } from './mkiso.js';
 import { serveCommand } from './serve.js';
 import { diskCommand } from './disk.js';
 import { hiveCommand } from './hive.js';
+import { winRegCommand } from './win-reg.js';
+import { customizeCommand } from './customize.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -21,4 +23,6 @@ export const commands: CommandModule[] = [
   mkisoCommand as unknown as CommandModule,
   diskCommand as unknown as CommandModule,
   hiveCommand as unknown as CommandModule,
+  winRegCommand as unknown as CommandModule,
+  customizeCommand as unknown as CommandModule,
 ];

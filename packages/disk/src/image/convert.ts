@@ -140,17 +140,20 @@ export async function convertImage(src: BlockDevice, dstPath: string, opts: Conv
 export function nonZeroRuns(chunk: Uint8Array, unit: number): [number, number][] {
   const runs: [number, number][] = [];
   let runStart = -1;
-  for (let o = 0; o < chunk.length; o += unit) {
-    const b = chunk.subarray(o, Math.min(chunk.length, o + unit));
-    // Data blocks almost always differ from zero in their first or last byte: no memcmp then.
-    const zero = b[0] === 0 && b[b.length - 1] === 0 && isZero(b);
-    if (!zero && runStart < 0) runStart = o;
-    if (zero && runStart >= 0) {
+  const n = chunk.length;
+  for (let o = 0; o < n; o += unit) {
+    const e = Math.min(n, o + unit);
+    // Data blocks almost always have a non-zero first or last byte: decided without a memcmp
+    // (and without creating a view) in that case.
+    const zero = chunk[o] === 0 && chunk[e - 1] === 0 && isZero(chunk.subarray(o, e));
+    if (!zero) {
+      if (runStart < 0) runStart = o;
+    } else if (runStart >= 0) {
       runs.push([runStart, o]);
       runStart = -1;
     }
   }
-  if (runStart >= 0) runs.push([runStart, chunk.length]);
+  if (runStart >= 0) runs.push([runStart, n]);
   return runs;
 }
 

@@ -180,7 +180,7 @@ export class HiveReader {
       return [];
     }
     const out: NodeRef[] = [];
-    const state = { blocks: 0, seen: new Set<number>() };
+    const state: { blocks: number; seen: Set<number> | undefined } = { blocks: 0, seen: undefined };
     this.collect(n, list, out, count, 0, state);
     if (out.length !== count) {
       if (!this.unsafe) {
@@ -193,19 +193,23 @@ export class HiveReader {
     return out;
   }
 
-  private collect(owner: number, list: number, out: NodeRef[], limit: number, depth: number, st: { blocks: number; seen: Set<number> }): void {
+  private collect(owner: number, list: number, out: NodeRef[], limit: number, depth: number, st: { blocks: number; seen: Set<number> | undefined }): void {
     const img = this.image;
     if (++st.blocks > this.limits.maxSubkeys) {
       throw new LimitError(HiveCode.Limit, `${img.name}: subkey lists of the key at ${hex(owner)} use more than ${this.limits.maxSubkeys} list cells`, {
         where: img.name, offset: owner, limit: 'maxSubkeys',
       });
     }
-    if (st.seen.has(list)) {
-      throw new LoopError(HiveCode.Cycle, `${img.name}: subkey list at ${hex(list)} is referenced twice below the key at ${hex(owner)}`, {
-        where: img.name, offset: list, owner,
-      });
+    // The visited set is only needed below an index root (a lone leaf cannot repeat itself).
+    if (depth > 0 || st.seen) {
+      if (!st.seen) st.seen = new Set<number>();
+      if (st.seen.has(list)) {
+        throw new LoopError(HiveCode.Cycle, `${img.name}: subkey list at ${hex(list)} is referenced twice below the key at ${hex(owner)}`, {
+          where: img.name, offset: list, owner,
+        });
+      }
+      st.seen.add(list);
     }
-    st.seen.add(list);
     const v = img.view;
     const dl = img.dataLen(list);
     if (dl < LIST.SIZE) throw overflow(img, list, 'subkey list', LIST.SIZE, dl);

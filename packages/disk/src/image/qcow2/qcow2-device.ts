@@ -26,6 +26,7 @@ import {
   type Qcow2Header,
 } from './layout.js';
 import { Qcow2Writer } from './writer.js';
+import { repairDirtyRefcounts } from './check.js';
 import type { RefcountTable } from './refcounts.js';
 
 export interface Qcow2OpenOptions {
@@ -40,6 +41,11 @@ export interface Qcow2OpenOptions {
   l2CacheBytes?: number;
   /** Path of the image (for info and for resolving relative backing names). */
   path?: string;
+  /**
+   * With `write`: rebuild the refcounts of an image whose dirty bit is set (lazy refcounts)
+   * before writing, as qemu does (default true); false refuses with UnsafeStateError instead.
+   */
+  repairDirty?: boolean;
 }
 
 /** One run of the top layer's mapping (no backing resolution). */
@@ -142,12 +148,11 @@ export class Qcow2Device implements ImageDevice {
       }
       log.warn({ device: name }, `${name}: qcow2 image has the corrupt bit set; reading anyway`);
     }
-    if (header.incompatibleFeatures & INCOMPAT.dirty) {
-      if (opts.write) {
-        throw new UnsafeStateError(DiskCode.Qcow2Dirty, `${name}: qcow2 image has the dirty bit set (refcounts were left inconsistent by lazy refcounts); refusing to write — repair it with \`qemu-img check -r all\` first`, { device: name });
-      }
-      log.debug({ device: name }, 'dirty bit set (refcounts not needed for reading)');
+    const dirty = (header.incompatibleFeatures & INCOMPAT.dirty) !== 0n;
+    if (dirty && opts.write && opts.repairDirty === false) {
+      throw new UnsafeStateError(DiskCode.Qcow2Dirty, `${name}: qcow2 image has the dirty bit set (refcounts were left inconsistent by lazy refcounts); refusing to write — repair it with \`qemu-img check -r all\` first`, { device: name });
     }
+    if (dirty && !opts.write) log.debug({ device: name }, 'dirty bit set (refcounts not needed for reading)');
     if (opts.write && host.readOnly) {
       throw new ReadOnlyError(CommonCode.ReadOnly, `${name}: the host file is read-only`, { device: name });
     }
@@ -155,6 +160,16 @@ export class Qcow2Device implements ImageDevice {
       log.debug({ device: name, backing: header.backingFile }, 'backing file not opened: unallocated clusters read as zeros');
     }
     const dev = new Qcow2Device(host, header, opts);
+    if (dirty && opts.write) {
+      // As qemu does on a read-write open: rebuild the refcounts, then clear the dirty bit.
+      log.warn({ device: name }, `${name}: qcow2 dirty bit set (lazy refcounts); rebuilding refcounts before writing`);
+      try {
+        const n = repairDirtyRefcounts(dev);
+        dev.log.info({ changed: n }, 'refcounts rebuilt, dirty bit cleared');
+      } catch (e) {
+        throw new UnsafeStateError(DiskCode.Qcow2Dirty, `${name}: qcow2 image has the dirty bit set and its refcounts could not be rebuilt (${(e as Error).message}); repair it with \`qemu-img check -r all\``, { device: name }, { cause: e });
+      }
+    }
     dev.log.debug({ version: header.version, clusterSize: header.clusterSize, size: header.size, l1Size: header.l1Size }, 'opened');
     return dev;
   }
@@ -357,8 +372,10 @@ export class Qcow2Device implements ImageDevice {
         run.host = this.rHost;
         run.compressedBytes = this.rBytes;
       }
+      // The consumer may read from this device between iterations (which reuses the run
+      // scratch fields), so advance by the run's own length.
       yield run;
-      pos += this.rLen;
+      pos += run.length;
     }
   }
 
