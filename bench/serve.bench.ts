@@ -98,13 +98,19 @@ function stop(proc: ChildProcess): Promise<void> {
   });
 }
 
-/** CPU seconds (user + system) used so far by a process, from /proc (0 when unavailable). */
+/**
+ * CPU seconds (user + system) used so far: by this process's waited-for children (no pid), or by
+ * a running process and its live descendants (`guestkit serve` runs its server in a child).
+ */
 function cpuOf(pid: number | undefined): number {
   try {
     const f = fs.readFileSync(`/proc/${pid ?? 'self'}/stat`, 'utf8').split(') ')[1]!.split(' ');
     // Fields 14-17 of stat (utime, stime, cutime, cstime) are 12-15 here; children count once waited for.
-    const ticks = Number(f[11]) + Number(f[12]) + (pid === undefined ? Number(f[13]) + Number(f[14]) : 0);
-    return ticks / 100;
+    if (pid === undefined) return (Number(f[13]) + Number(f[14])) / 100;
+    let s = (Number(f[11]) + Number(f[12])) / 100;
+    const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    for (const k of kids ? kids.split(/\s+/) : []) s += cpuOf(Number(k));
+    return s;
   } catch {
     return 0;
   }
@@ -126,9 +132,9 @@ async function compare(a: Timed, b: Timed): Promise<{ wall: [number, number]; cp
   const cb: number[] = [];
   const one = async (t: Timed, times: number[], cpus: number[]) => {
     const pid = t.pid?.();
-    const c0 = cpuOf(pid) + (pid === undefined ? 0 : cpuOf(undefined));
+    const c0 = cpuOf(pid);
     times.push(await t.run());
-    cpus.push(cpuOf(pid) + (pid === undefined ? 0 : cpuOf(undefined)) - c0);
+    cpus.push(cpuOf(pid) - c0);
   };
   for (let i = 0; i < RUNS; i++) {
     await one(a, ta, ca);
