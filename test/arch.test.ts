@@ -13,7 +13,7 @@ function* sources(dir: string): Generator<string> {
   }
 }
 
-const srcDirs = ['packages/disk/src', 'packages/hive/src', 'packages/fs-fat/src', 'packages/fs-ntfs/src', 'packages/inspector/src', 'apps/cli/src'];
+const srcDirs = ['packages/disk/src', 'packages/hive/src', 'packages/fs-fat/src', 'packages/fs-ntfs/src', 'packages/inspector/src', 'packages/iso/src', 'packages/nbd/src', 'apps/cli/src'];
 
 describe('architecture', () => {
   it('reads integers from bytes only through packages/disk/src/binary', () => {

@@ -128,7 +128,14 @@ describe('guestkit disk (built CLI)', () => {
     const b = new Uint8Array(readFileSync(p('v2.qcow2')));
     b[23] = 30; // cluster_bits = 30
     writeFileSync(p('bad-bits.qcow2'), b);
-    for (const args of [['disk', 'info', p('bad-bits.qcow2')], ['disk', 'convert', p('bad-bits.qcow2'), p('o.raw')], ['disk', 'check', p('bad-bits.qcow2')], ['disk', 'partitions', p('aes.qcow2')], ['disk', 'info', p('zstd.qcow2')]]) {
+    // An image that names itself as its backing file.
+    const loop = new Uint8Array(readFileSync(p('lazy.qcow2')));
+    const name = Buffer.from('loop.qcow2');
+    loop.set([0, 0, 0, 0, 0, 0, 0x80, 0], 8); // backing_file_offset = 0x8000
+    loop.set([0, 0, 0, name.length], 16);
+    loop.set(name, 0x8000);
+    writeFileSync(p('loop.qcow2'), loop);
+    for (const args of [['disk', 'info', p('loop.qcow2')], ['disk', 'info', p('bad-bits.qcow2')], ['disk', 'convert', p('bad-bits.qcow2'), p('o.raw')], ['disk', 'check', p('bad-bits.qcow2')], ['disk', 'partitions', p('aes.qcow2')], ['disk', 'info', p('zstd.qcow2')]]) {
       const r = gk(args);
       expect(r.status).toBe(3);
       expect(r.stderr.trim().split('\n')).toHaveLength(1);

@@ -20,8 +20,8 @@ d(`guestkit fish vs recorded guestfish on the lab guest${images ? '' : ` [skippe
     const script = readFileSync(join(expectedDir, 'ro-session.fish'), 'utf8');
     const t = tempDir();
     try {
-      // guestfish ran with -i, which mounts the Windows system volume (/dev/sda3) at /.
-      const r = runCli(['fish', '-a', join(images!, 'win10-gpt.raw'), '-m', '/dev/sda3'], { input: script, cwd: t.dir });
+      // guestfish ran with -i: inspection mounts the Windows system volume (/dev/sda3) at /.
+      const r = runCli(['fish', '-a', join(images!, 'win10-gpt.raw'), '-i'], { input: script, cwd: t.dir });
       expect(r.stderr).toBe('');
       expect(r.status).toBe(0);
       expect(r.out).toBe(readFileSync(join(expectedDir, 'ro-session.txt'), 'utf8'));
@@ -33,6 +33,18 @@ d(`guestkit fish vs recorded guestfish on the lab guest${images ? '' : ` [skippe
     } finally {
       t.cleanup();
     }
+  });
+
+  it('win: drive-letter paths read what virt-cat printed (GPT and MBR drive mappings)', () => {
+    const expected = join(lab!, 'expected', 'virt-cat');
+    const gpt = runCli(['fish', '-a', join(images!, 'win10-gpt.raw'), '-i', 'download', 'win:c:\\windows\\system32\\drivers\\etc\\hosts', '-']);
+    expect(gpt.stderr).toBe('');
+    expect(gpt.stdout.equals(readFileSync(join(expected, 'gpt-win-path.txt')))).toBe(true);
+    const mbr = runCli(['fish', '-a', join(images!, 'win10-mbr.raw'), '-i', 'download', 'win:C:\\Windows\\WIN.INI', '-']);
+    expect(mbr.stdout.equals(readFileSync(join(expected, 'mbr-win-path.txt')))).toBe(true);
+    const none = runCli(['fish', '-a', join(images!, 'win10-gpt.raw'), '-i', 'cat', 'win:E:\\foo.txt']);
+    expect(none.status).toBe(1);
+    expect(none.stderr).toMatch(/drive 'e:' not found/);
   });
 
   it('reads the same filesystems through qcow2 and through the MBR disk', () => {

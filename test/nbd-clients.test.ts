@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { describeWithTools, runTool, runToolStatus } from './support/tools.js';
+import { describeWithTools, itWithTools, runTool, runToolStatus } from './support/tools.js';
 import { repoRoot, tempDir } from './support/shared.js';
 import { Rng } from './support/fuzz.js';
 import { RawClient } from '../packages/nbd/test/raw-client.js';
@@ -197,6 +198,25 @@ describeWithTools(['nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io'], 'guestkit serve
     expect(fs.existsSync(sock)).toBe(false);
   });
 
+  it('a server whose launching process is killed outright goes away too (no orphan holding the port)', async () => {
+    const s = await serve([img, '--port', '0']);
+    const port = Number(/:(\d+)\//.exec(s.uri)![1]);
+    s.proc.kill('SIGKILL');
+    const deadline = Date.now() + 15_000;
+    let open = true;
+    while (open && Date.now() < deadline) {
+      open = await new Promise<boolean>((r) => {
+        const c = net.connect(port, '127.0.0.1', () => {
+          c.destroy();
+          r(true);
+        });
+        c.on('error', () => r(false));
+      });
+      if (open) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(open).toBe(false);
+  });
+
   it('refuses to start on a port in use, with NBD_LISTEN_FAILED', async () => {
     const s = await serve([img, '--port', '0']);
     const port = /:(\d+)\//.exec(s.uri)![1]!;
@@ -204,6 +224,98 @@ describeWithTools(['nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io'], 'guestkit serve
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('NBD_LISTEN_FAILED');
     await s.stop();
+  });
+});
+
+/** `qemu-img map --output=json` as base:allocation would describe it (merged): data 0, zero 2, unallocated 3. */
+function qemuMap(img: string): [number, number, number][] {
+  const entries = JSON.parse(runTool('qemu-img', ['map', '--output=json', img]).toString()) as { start: number; length: number; present: boolean; zero: boolean; data: boolean }[];
+  const out: [number, number, number][] = [];
+  for (const e of entries) {
+    const t = !e.present ? 3 : e.zero ? 2 : 0;
+    const last = out[out.length - 1];
+    if (last && last[2] === t && last[0] + last[1] === e.start) last[1] += e.length;
+    else out.push([e.start, e.length, t]);
+  }
+  return out;
+}
+
+function nbdMap(uri: string): [number, number, number][] {
+  return JSON.parse(runTool('nbdinfo', ['--map', '--json', uri]).toString()).map((e: { offset: number; length: number; type: number }) => [e.offset, e.length, e.type]);
+}
+
+describeWithTools(['nbdinfo', 'nbdcopy', 'qemu-img', 'qemu-io'], 'guestkit serve of qcow2 images and partitions', () => {
+  let t: { dir: string; cleanup: () => void };
+  let base: string;
+  let top: string;
+  beforeAll(() => {
+    t = tempDir('gk-nbd-qcow2-');
+    base = path.join(t.dir, 'base.qcow2');
+    top = path.join(t.dir, 'top.qcow2');
+    runTool('qemu-img', ['create', '-q', '-f', 'qcow2', base, '16M']);
+    runTool('qemu-io', ['-f', 'qcow2', base, '-c', 'write -P 0x33 0 1M', '-c', 'write -P 0x44 4M 256k']);
+    runTool('qemu-img', ['create', '-q', '-f', 'qcow2', '-b', base, '-F', 'qcow2', top]);
+    runTool('qemu-io', ['-f', 'qcow2', top, '-c', 'write -P 0x11 512k 128k', '-c', 'write -z 8M 1M', '-c', 'write -P 0x22 12M 64k']);
+  });
+  afterAll(() => t?.cleanup());
+
+  it('a sparse qcow2 with a backing chain: nbdinfo --map shows its holes as qemu-img map does; copies equal qemu-img convert', async () => {
+    const s = await serve([top, '--port', '0']);
+    const map = nbdMap(s.uri);
+    expect(map.some((m) => m[2] === 3)).toBe(true);
+    expect(map).toEqual(qemuMap(top));
+    const ref = path.join(t.dir, 'ref.raw');
+    runTool('qemu-img', ['convert', '-O', 'raw', top, ref]);
+    const viaCopy = path.join(t.dir, 'copy.raw');
+    runTool('nbdcopy', [s.uri, viaCopy]);
+    expect(fs.readFileSync(viaCopy).equals(fs.readFileSync(ref))).toBe(true);
+    const viaQemu = path.join(t.dir, 'conv.raw');
+    runTool('qemu-img', ['convert', '-O', 'raw', s.uri, viaQemu]);
+    expect(fs.readFileSync(viaQemu).equals(fs.readFileSync(ref))).toBe(true);
+    expect(runToolStatus('qemu-img', ['compare', top, s.uri]).status).toBe(0);
+    await s.stop();
+  });
+
+  it('--rw on a qcow2: qemu-io and nbdcopy writes land in the qcow2, which passes qemu-img check', async () => {
+    const rw = path.join(t.dir, 'rw.qcow2');
+    fs.copyFileSync(top, rw);
+    const s = await serve([rw, '--rw', '--port', '0']);
+    runTool('qemu-io', ['-f', 'raw', s.uri, '-c', 'write -P 0x55 2M 1M', '-c', 'write -z 4M 64k', '-c', 'discard 12M 64k', '-c', 'flush']);
+    const mid = path.join(t.dir, 'mid.raw');
+    runTool('qemu-img', ['convert', '-O', 'raw', s.uri, mid]);
+    const b = fs.readFileSync(mid);
+    expect(b.subarray(2 << 20, 3 << 20).every((x) => x === 0x55)).toBe(true);
+    expect(b.subarray(4 << 20, (4 << 20) + 65536).every((x) => x === 0)).toBe(true);
+    const src = path.join(t.dir, 'src.raw');
+    makeImage(src, 16 << 20, 99);
+    runTool('nbdcopy', [src, s.uri]);
+    expect((await s.stop('SIGTERM')).code).toBe(0);
+    const check = runToolStatus('qemu-img', ['check', rw]);
+    expect(check.stdout).toContain('No errors were found on the image.');
+    expect(check.status).toBe(0);
+    expect(runToolStatus('qemu-img', ['compare', '-f', 'raw', '-F', 'qcow2', src, rw]).status).toBe(0);
+    // The backing file was not touched.
+    expect(runToolStatus('qemu-img', ['check', base]).status).toBe(0);
+  });
+
+  itWithTools(['sgdisk'], '--partition N serves exactly that partition (GPT), and refuses a missing one', async () => {
+    const disk = path.join(t.dir, 'gpt.raw');
+    makeImage(disk, 16 << 20, 5);
+    runTool('sgdisk', ['-Z', disk]);
+    runTool('sgdisk', ['-n', '1:2048:+4M', '-n', '2:0:+6M', disk]);
+    const info = runTool('sgdisk', ['-i', '2', disk]).toString();
+    const first = Number(/First sector: (\d+)/.exec(info)![1]);
+    const last = Number(/Last sector: (\d+)/.exec(info)![1]);
+    const s = await serve([disk, '--partition', '2', '--port', '0']);
+    const e = JSON.parse(runTool('nbdinfo', ['--json', s.uri]).toString()).exports[0];
+    expect(e['export-size']).toBe((last - first + 1) * 512);
+    const out = path.join(t.dir, 'p2.raw');
+    runTool('nbdcopy', [s.uri, out]);
+    expect(fs.readFileSync(out).equals(fs.readFileSync(disk).subarray(first * 512, (last + 1) * 512))).toBe(true);
+    await s.stop();
+    const r = spawnSync(process.execPath, [CLI, 'serve', disk, '--partition', '7', '--port', '0'], { encoding: 'utf8', timeout: 20_000 });
+    expect(r.status).toBe(2);
+    expect(r.stderr).toContain('PARTITION_NOT_FOUND');
   });
 });
 

@@ -5,7 +5,7 @@ import { describeWithShared, tempDir } from './support/shared.js';
 import { describeWithTools, runTool, runToolStatus } from './support/tools.js';
 import { openNtfs } from '@guestkit/fs-ntfs';
 import { postReadFixup } from '../packages/fs-ntfs/src/record/fixup.js';
-import { gunzipSparse, untar, ntfsStart, volumeDevice, sliceSparse, sha256, walkTree, parseFls, type TreeItem } from '../packages/fs-ntfs/test/helpers.js';
+import { gunzipSparse, untar, ntfsStart, ntfsPartition, volumeDevice, sliceSparse, sha256, walkTree, parseFls, type TreeItem } from '../packages/fs-ntfs/test/helpers.js';
 
 /**
  * Conformance over every NTFS image in ../shared/testdata/ntfs: the whole tree walked by
@@ -90,7 +90,7 @@ describeWithShared('NTFS conformance over ../shared/testdata/ntfs', (shared) => 
             // sleuthkit cannot read it (2 MiB clusters): ntfs-3g is the oracle
             expect(fls.stderr).toMatch(/Cannot determine file system type|Error/);
             const vol = join(work, 'volume.raw');
-            if (start) sliceSparse(raw, start, vol);
+            if (start) sliceSparse(raw, start, vol, ntfsPartition(raw).size);
             const volPath = start ? vol : raw;
             const ls = runTool('ntfsls', ['-R', '-a', '-s', '-l', '-i', '-F', volPath]).toString('utf8');
             const theirs: string[] = [];

@@ -57,7 +57,7 @@ function same(path: string): void {
 }
 
 describe('checkQcow2 agrees with qemu-img check', () => {
-  for (const n of Object.keys(expectedQcow2())) itWithTools(['qemu-img'], `clean: ${n}`, () => same(p(n)));
+  for (const n of Object.keys(expectedQcow2())) itWithTools(['qemu-img'], `as made by qemu: ${n}`, () => same(p(n)));
 
   itWithTools(['qemu-img'], 'clean: an image we wrote (many refcount blocks, moved refcount table)', () => {
     const img = p('ours.qcow2');

@@ -53,8 +53,11 @@ export interface CheckReport {
   files: number;
   /** Clusters owned by files and directories (including a FAT32 root). */
   usedClusters: number;
-  /** Clusters marked in use in the FAT that nothing owns (harmless; fsck.fat frees them). */
-  lostClusters: number;
+  /**
+   * Clusters in use (or bad) in the FAT that nothing owns (harmless; fsck.fat frees them), when
+   * the free count is known without a full FAT scan (FAT32 FSInfo, or after statfs()).
+   */
+  lostClusters: number | undefined;
 }
 
 /** One item of walk(). */
@@ -78,6 +81,13 @@ interface FileState {
   path: string;
   first: number;
   size: number;
+  /**
+   * Bytes from the start that hold written data on disk (Windows' ValidDataLength). Growing a
+   * file through a handle (truncate) allocates at once but zero-fills [valid, size) only when
+   * something is written past it or the handle is closed; reads there return zeros meanwhile.
+   * Equal to size whenever no handle is open.
+   */
+  valid: number;
   runs: Run[] | undefined;
   /** Cluster index at which each run starts (parallel to runs). */
   starts: number[] | undefined;
@@ -502,12 +512,11 @@ export class FatFileSystem implements FileSystem {
         }
       }
     }
-    let inFat = 0;
-    for (let c = 2; c <= g.maxCluster; c++) {
-      const v = this.fat.get(c);
-      if (v !== 0 && v !== this.fat.badMark) inFat++;
-    }
-    return { directories, files, usedClusters: used, lostClusters: Math.max(0, inFat - used) };
+    // Lost clusters come from the free count when it is already known (FSInfo); the check does
+    // not scan the whole FAT just for this informational figure.
+    const free = this.fat.freeCount;
+    const lost = free === undefined ? undefined : Math.max(0, g.clusterCount - free - used);
+    return { directories, files, usedClusters: used, lostClusters: lost };
   }
 
   private shortChain(path: string, size: number, bytes: number): FormatError {
@@ -573,14 +582,21 @@ export class FatFileSystem implements FileSystem {
     const id = `${dir.key}:${rec.slot}`;
     let st = this.files.get(id);
     if (!st) {
-      st = { dirKey: dir.key, slot: rec.slot, path, first: rec.short.firstCluster, size: rec.short.fileSize, runs: undefined, starts: undefined, refs: 0, deleted: false };
+      const size = rec.short.fileSize;
+      st = { dirKey: dir.key, slot: rec.slot, path, first: rec.short.firstCluster, size, valid: size, runs: undefined, starts: undefined, refs: 0, deleted: false };
       this.files.set(id, st);
     }
     return st;
   }
 
   private releaseTransient(st: FileState): void {
-    if (st.refs === 0) this.files.delete(`${st.dirKey}:${st.slot}`);
+    if (st.refs === 0) this.forget(st);
+  }
+
+  /** Drop a file state from the map — only if the map still holds this one (the slot may be reused). */
+  private forget(st: FileState): void {
+    const key = `${st.dirKey}:${st.slot}`;
+    if (this.files.get(key) === st) this.files.delete(key);
   }
 
   private loadRuns(st: FileState): Run[] {
@@ -606,7 +622,16 @@ export class FatFileSystem implements FileSystem {
   private readFileData(st: FileState, offset: number, dst: Uint8Array): void {
     if (dst.length === 0) return;
     const runs = this.loadRuns(st);
-    this.readRuns(runs, st.starts, offset, dst);
+    const stored = Math.max(0, Math.min(dst.length, st.valid - offset));
+    if (stored > 0) this.readRuns(runs, st.starts, offset, dst.subarray(0, stored));
+    if (stored < dst.length) dst.fill(0, stored);
+  }
+
+  /** Write the zeros a handle's growth deferred ([valid, size)), making the file whole on disk. */
+  private settle(st: FileState): void {
+    if (st.deleted || st.valid >= st.size) return;
+    this.zeroRuns(this.loadRuns(st), st.starts, st.valid, st.size - st.valid);
+    st.valid = st.size;
   }
 
   // ---------------------------------------------------------------------------------------
@@ -843,6 +868,7 @@ export class FatFileSystem implements FileSystem {
     });
     st.first = clusters[0] ?? 0;
     st.size = data.length;
+    st.valid = data.length;
     this.setRuns(st, runs);
     this.fat.free(old);
     this.fat.writeBack();
@@ -854,8 +880,10 @@ export class FatFileSystem implements FileSystem {
     if (end > MAX_FILE_SIZE) throw this.tooLarge(st.path, end);
     const newSize = Math.max(st.size, end);
     const runs = this.ensureClusters(st, newSize);
-    if (offset > st.size) this.zeroRuns(runs, st.starts, st.size, offset - st.size);
+    // Bytes between what is stored and the write must read as zeros (old slack, new clusters).
+    if (offset > st.valid) this.zeroRuns(runs, st.starts, st.valid, offset - st.valid);
     this.writeRuns(runs, st.starts, offset, src);
+    st.valid = Math.max(st.valid, end);
     this.fat.writeBack();
     this.commitSize(st, newSize);
   }
@@ -893,12 +921,15 @@ export class FatFileSystem implements FileSystem {
   private truncateState(st: FileState, size: number): void {
     if (size > MAX_FILE_SIZE) throw this.tooLarge(st.path, size);
     if (size > st.size) {
-      const runs = this.ensureClusters(st, size);
-      this.zeroRuns(runs, st.starts, st.size, size - st.size);
+      // Allocate now; the zeros are written lazily (see FileState.valid) so that growing a file
+      // and then writing it, as an upload does, does not write every byte twice.
+      this.ensureClusters(st, size);
       this.fat.writeBack();
       this.commitSize(st, size);
+      if (st.refs === 0) this.settle(st);
       return;
     }
+    st.valid = Math.min(st.valid, size);
     const runs = this.loadRuns(st);
     const need = Math.ceil(size / this.geometry.clusterSize);
     const have = runsLength(runs);
@@ -970,7 +1001,7 @@ export class FatFileSystem implements FileSystem {
       this.fat.free(runs);
       this.fat.writeBack();
       st.deleted = true;
-      this.files.delete(`${st.dirKey}:${st.slot}`);
+      this.forget(st);
     });
   }
 
@@ -1113,8 +1144,9 @@ export class FatFileSystem implements FileSystem {
 
   /** @internal handle support */
   _release(st: FileState): void {
+    if (!this.closed && !this.readOnly && st.valid < st.size) this.op(() => this.settle(st));
     st.refs--;
-    if (st.refs <= 0) this.files.delete(`${st.dirKey}:${st.slot}`);
+    if (st.refs <= 0) this.forget(st);
   }
 
   /**
@@ -1124,6 +1156,7 @@ export class FatFileSystem implements FileSystem {
   flush(): void {
     this.assertOpen();
     if (this.readOnly) return;
+    for (const st of this.files.values()) if (st.valid < st.size) this.settle(st);
     this.fat.writeBack();
     if (this.modified && this.fsInfo.valid && this.geometry.fsInfoSector !== undefined) {
       const free = this.fat.freeCount ?? this.fat.countFree();

@@ -69,8 +69,13 @@ export class FatTable {
   }
 
   private chunk(index: number): Chunk {
+    if (index === this.lastIndex && this.lastChunk) return this.lastChunk;
     let c = this.chunks.get(index);
-    if (c) return c;
+    if (c) {
+      this.lastIndex = index;
+      this.lastChunk = c;
+      return c;
+    }
     const start = index * CHUNK_BYTES;
     const len = Math.min(CHUNK_BYTES, this.g.fatBytes - start);
     const bytes = new Uint8Array(len);
@@ -78,10 +83,17 @@ export class FatTable {
     c = { bytes, view: new ByteView(bytes, this.copyBase + start, `${this.where} FAT`), writer: new ByteWriter(bytes), lo: len, hi: 0 };
     if (this.chunks.size >= MAX_CACHED_CHUNKS) this.evictClean();
     this.chunks.set(index, c);
+    this.lastIndex = index;
+    this.lastChunk = c;
     return c;
   }
 
+  private lastIndex = -1;
+  private lastChunk: Chunk | undefined;
+
   private evictClean(): void {
+    this.lastIndex = -1;
+    this.lastChunk = undefined;
     for (const [k, c] of this.chunks) {
       if (c.lo >= c.hi) this.chunks.delete(k);
       if (this.chunks.size < MAX_CACHED_CHUNKS / 2) break;
@@ -184,6 +196,8 @@ export class FatTable {
   /** Forget cached FAT contents (after a failed write, to re-read what is on disk). */
   discard(): void {
     this.chunks.clear();
+    this.lastIndex = -1;
+    this.lastChunk = undefined;
   }
 
   private bitmap(): Uint8Array {

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { ReadOnlyError, UsageError, type Logger, nullLogger } from '@guestkit/disk/binary';
 import type { BlockDevice } from '@guestkit/disk';
 import { getCodepage } from './codepage.js';
@@ -223,7 +222,8 @@ export function mkfs(dev: BlockDevice, opts: MkfsOptions = {}): void {
   const p = planMkfs(dev.size, opts);
   const log = (opts.logger ?? nullLogger).child({ component: 'fs-fat', op: 'mkfs', device: dev.name });
   const label = encodeLabel(opts.label, opts.codepage ?? 'cp437');
-  const serial = opts.serial !== undefined ? opts.serial >>> 0 : randomInt(0, 0x1_0000_0000);
+  // Like mkfs.fat and Windows format: a serial derived from the time of creation.
+  const serial = opts.serial !== undefined ? opts.serial >>> 0 : (Math.floor(Date.now() / 1000) * 0x100000 + Math.floor(Math.random() * 0x100000)) >>> 0;
   const ss = p.sectorSize;
   const fat32 = p.fatType === 'fat32';
 

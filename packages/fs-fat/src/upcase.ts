@@ -1,40 +1,37 @@
 /**
  * Case folding for name lookups. FAT compares names case-insensitively by upper-casing each
  * UTF-16 code unit on its own (Windows uses its per-unit upcase table; JavaScript's
- * `toUpperCase` would turn "ß" into "SS" and change lengths). The table is built once, lazily:
- * each code unit maps to the single-unit upper case of itself, or to itself when the upper case
- * is longer than one unit.
+ * `toUpperCase` would turn "ß" into "SS" and change lengths). ASCII takes a fast path; other
+ * code units map to the single-unit upper case of themselves, or to themselves when the upper
+ * case is longer than one unit, computed on first use and remembered.
  */
-let table: Uint16Array | undefined;
-
-function buildTable(): Uint16Array {
-  const t = new Uint16Array(0x10000);
-  for (let c = 0; c < 0x10000; c++) {
-    if (c >= 0xd800 && c <= 0xdfff) {
-      t[c] = c;
-      continue;
-    }
-    const u = String.fromCharCode(c).toUpperCase();
-    t[c] = u.length === 1 ? u.charCodeAt(0) : c;
-  }
-  return t;
-}
+const cache = new Map<number, number>();
 
 export function upcaseUnit(unit: number): number {
-  table ??= buildTable();
-  return table[unit]!;
+  if (unit < 0x80) return unit >= 0x61 && unit <= 0x7a ? unit - 32 : unit;
+  let u = cache.get(unit);
+  if (u === undefined) {
+    if (unit >= 0xd800 && unit <= 0xdfff) u = unit;
+    else {
+      const s = String.fromCharCode(unit).toUpperCase();
+      u = s.length === 1 ? s.charCodeAt(0) : unit;
+    }
+    cache.set(unit, u);
+  }
+  return u;
 }
 
 /** Upper-case `s` one code unit at a time (length preserved). */
 export function upcase(s: string): string {
-  table ??= buildTable();
-  let out = '';
-  let changed = false;
+  let ascii = true;
   for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    const u = table[c]!;
-    if (u !== c) changed = true;
-    out += String.fromCharCode(u);
+    if (s.charCodeAt(i) >= 0x80) {
+      ascii = false;
+      break;
+    }
   }
-  return changed ? out : s;
+  if (ascii) return s.toUpperCase();
+  let out = '';
+  for (let i = 0; i < s.length; i++) out += String.fromCharCode(upcaseUnit(s.charCodeAt(i)));
+  return out;
 }

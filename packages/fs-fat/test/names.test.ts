@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { createRequire } from 'node:module';
 import { UsageError } from '@guestkit/disk';
 import {
   FatCode, decodeShortName, generateShortName, getCodepage, lfnChecksum, normalizeLongName, planShortName, shortKey,
@@ -122,6 +123,13 @@ describe('code pages', () => {
   it('rejects unknown and multi-byte code pages', () => {
     expect(() => getCodepage('no-such-cp')).toThrowError(expect.objectContaining({ code: FatCode.BadCodepage }));
     expect(() => getCodepage('shift_jis')).toThrowError(expect.objectContaining({ code: FatCode.BadCodepage }));
+  });
+  it('has the built-in cp437 table equal to what iconv-lite decodes, and other pages from iconv-lite', () => {
+    const iconv = createRequire(import.meta.url)('iconv-lite') as { decode(b: Buffer, e: string): string };
+    const all = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    expect(getCodepage('cp437').decodeTable.join('')).toBe(iconv.decode(all, 'cp437'));
+    expect(getCodepage('CP850').decodeTable.join('')).toBe(iconv.decode(all, 'cp850'));
+    expect(getCodepage('cp850').decodeTable[0xd8]).toBe('Ï');
   });
   it('decodes through the table', () => {
     expect(cp.decode(Uint8Array.from([0x41, 0x90, 0x82]))).toBe('AÉé');

@@ -65,6 +65,7 @@ function parsePath(path: string): { parts: string[]; stream: string } {
     const i = last.indexOf(':');
     let s = last.slice(i + 1);
     if (s.toUpperCase().endsWith(':$DATA')) s = s.slice(0, -6);
+    if (s.includes(':')) throw new UsageError(NtfsCode.Usage, `path ${JSON.stringify(path)}: a stream name cannot contain ":"`, { path });
     parts[parts.length - 1] = last.slice(0, i);
     stream = s;
     if (parts[parts.length - 1] === '') throw new UsageError(NtfsCode.Usage, `path ${JSON.stringify(path)} has an empty file name`, { path });
@@ -431,9 +432,17 @@ export class NtfsFileSystem implements FileSystem {
       w.resetLogFile();
       const r = fn(w);
       const done = w.commit();
-      if (done.records.includes(0)) this.vol.reload();
-      else this.vol.invalidate();
-      this.forgetDir();
+      if (done.records.includes(0)) {
+        this.vol.reload();
+        this.forgetDir();
+      } else {
+        // only what this operation changed is re-read
+        for (const n of done.records) {
+          this.vol.invalidate(n);
+          this.forgetDir(n);
+        }
+        for (const d of done.dirs) this.forgetDir(d);
+      }
       this.resetSafety();
       return r;
     } catch (e) {
@@ -503,8 +512,15 @@ export class NtfsFileSystem implements FileSystem {
     return len <= this.vol.recordSize / 2 && need + 64 <= base.free() + (cur && blobIsResident(cur) ? cur.bytes.length : 0);
   }
 
-  /** Replace a stream's whole content. */
-  private setData(w: NtfsWriter, n: number, stream: string, data: Uint8Array): void {
+  /** Replace a stream's whole content (bytes in memory, or a positional source copied in 8 MiB chunks). */
+  private setData(w: NtfsWriter, n: number, stream: string, input: Uint8Array | ByteSource): void {
+    const length = input instanceof Uint8Array ? input.length : input.size;
+    const small = (): Uint8Array => {
+      if (input instanceof Uint8Array) return input;
+      const b = new Uint8Array(length);
+      input.read(0, b);
+      return b;
+    };
     const old = this.dataState(w, n, stream);
     let runs: Run[] = [];
     if (old?.nr) {
@@ -513,16 +529,24 @@ export class NtfsFileSystem implements FileSystem {
       else w.freeRuns(old.nr.runs);
     }
     const cs = this.vol.clusterSize;
-    if (this.residentFits(w, n, stream, data.length)) {
+    if (this.residentFits(w, n, stream, length)) {
       w.freeRuns(runs);
-      w.place(n, AttrType.Data, stream, { resident: data });
+      w.place(n, AttrType.Data, stream, { resident: small() });
     } else {
-      const need = Math.ceil(data.length / cs);
+      const need = Math.ceil(length / cs);
       runs = this.resizeRuns(w, runs, need);
-      w.writeRuns(runs, 0, data);
-      w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: need * cs, dataSize: data.length, initializedSize: data.length, flags: 0, compressionUnit: 0 } });
+      if (input instanceof Uint8Array) w.writeRuns(runs, 0, input);
+      else {
+        const buf = new Uint8Array(Math.min(length, 8 << 20));
+        for (let off = 0; off < length; off += buf.length) {
+          const part = buf.subarray(0, Math.min(buf.length, length - off));
+          input.read(off, part);
+          w.writeRuns(runs, off, part);
+        }
+      }
+      w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: need * cs, dataSize: length, initializedSize: length, flags: 0, compressionUnit: 0 } });
     }
-    this.afterDataChange(w, n, stream === '' ? data.length : undefined);
+    this.afterDataChange(w, n, stream === '' ? length : undefined);
   }
 
   /** Cut or extend (allocating near the last run) a plain runlist to `need` clusters. */
@@ -583,6 +607,14 @@ export class NtfsFileSystem implements FileSystem {
   }
 
   writeFile(path: string, data: Uint8Array): void {
+    this.writeFileFrom(path, data);
+  }
+
+  /**
+   * Create or replace a file (or "path:stream") from a positional source without holding it in
+   * memory: `{ size, read(offset, dst) }` (a BlockDevice, another file's `source()`, ...).
+   */
+  writeFileFrom(path: string, data: Uint8Array | ByteSource): void {
     this.tx((w) => {
       const { parent, name, stream } = this.parentOf(path);
       let n = this.pick(this.dir(parent).find(name), parent)?.entry.record;
@@ -765,12 +797,13 @@ export class NtfsFileSystem implements FileSystem {
     const newSize = Math.max(nr.dataSize, offset + src.length);
     let runs = this.realizeSparse(w, nr.runs);
     runs = this.resizeRuns(w, runs, Math.max(Math.ceil(newSize / cs), runs.reduce((a, r) => a + r.length, 0)));
+    // bytes between the initialized size and the write must read as zeros: write them
     if (offset > nr.initializedSize) this.zero(w, runs, nr.initializedSize, offset);
     w.writeRuns(runs, offset, src);
+    // past the end of what was written the data is uninitialized (reads as zeros, like Windows)
     const init = Math.max(nr.initializedSize, offset + src.length);
-    if (newSize > init) this.zero(w, runs, init, newSize);
     const alloc = runs.reduce((a, r) => a + r.length, 0) * cs;
-    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: alloc, dataSize: newSize, initializedSize: newSize, flags: 0, compressionUnit: 0 } });
+    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: alloc, dataSize: newSize, initializedSize: Math.min(init, newSize), flags: 0, compressionUnit: 0 } });
     this.afterDataChange(w, n, stream === '' ? newSize : undefined);
   }
 
@@ -816,8 +849,8 @@ export class NtfsFileSystem implements FileSystem {
     const cs = this.vol.clusterSize;
     let runs = this.realizeSparse(w, nr.runs);
     runs = this.resizeRuns(w, runs, Math.ceil(size / cs));
-    if (size > nr.initializedSize) this.zero(w, runs, nr.initializedSize, size);
-    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: Math.ceil(size / cs) * cs, dataSize: size, initializedSize: size, flags: 0, compressionUnit: 0 } });
+    // growing leaves the new tail uninitialized (no zeros written; it reads as zeros)
+    w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: Math.ceil(size / cs) * cs, dataSize: size, initializedSize: Math.min(nr.initializedSize, size), flags: 0, compressionUnit: 0 } });
     this.afterDataChange(w, n, stream === '' ? size : undefined);
   }
 

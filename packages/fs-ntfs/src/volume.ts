@@ -173,8 +173,12 @@ export class NtfsVolume {
       this.views.clear();
       this.records.clear();
     } else {
+      const r = this.records.get(record);
       this.views.delete(record);
       this.records.delete(record);
+      if (r && r.baseRecord) this.views.delete(r.baseRecord);
+      // any cached view that includes this record as an extension goes too
+      for (const [k, v] of this.views) if (v.records.has(record)) this.views.delete(k);
     }
   }
 

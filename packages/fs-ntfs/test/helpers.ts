@@ -3,7 +3,7 @@ import { createGunzip } from 'node:zlib';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { FileDevice, SliceDevice, type BlockDevice } from '@guestkit/disk';
+import { FileDevice, readPartitionTable, type BlockDevice } from '@guestkit/disk';
 import type { NtfsFileSystem } from '../src/index.js';
 
 /** Write a gzip file out as a sparse file (runs of zeros become holes). */
@@ -35,32 +35,44 @@ export function untar(src: string, dir: string): string[] {
 
 /** Start (bytes) of the NTFS volume: 0 for a bare volume, else the first MBR partition of type 7. */
 export function ntfsStart(path: string): number {
+  return ntfsPartition(path).start;
+}
+
+/** Start and size (bytes; size undefined for a bare volume) of the NTFS volume in an image. */
+export function ntfsPartition(path: string): { start: number; size: number | undefined } {
   const fd = openSync(path, 'r');
   const b = Buffer.alloc(512);
   readSync(fd, b, 0, 512, 0);
   closeSync(fd);
-  if (b.toString('latin1', 3, 11) === 'NTFS    ') return 0;
+  if (b.toString('latin1', 3, 11) === 'NTFS    ') return { start: 0, size: undefined };
   if (b[510] !== 0x55 || b[511] !== 0xaa) throw new Error(`${path}: neither NTFS nor MBR`);
   for (let i = 0; i < 4; i++) {
     const e = 446 + i * 16;
-    if (b[e + 4] === 0x07) return b.readUInt32LE(e + 8) * 512;
+    if (b[e + 4] === 0x07) return { start: b.readUInt32LE(e + 8) * 512, size: b.readUInt32LE(e + 12) * 512 };
   }
   throw new Error(`${path}: no NTFS (type 7) partition`);
 }
 
-/** A device for the volume inside `path` (partition slice when the image is partitioned). */
+/**
+ * A device for the volume inside `path`: the disk itself for a bare volume, else the NTFS
+ * partition opened through packages/disk's partition-table reader (checked against the MBR
+ * entry read independently by ntfsPartition).
+ */
 export function volumeDevice(path: string, opts: { write?: boolean } = {}): { dev: BlockDevice; start: number; close: () => void } {
   const f = FileDevice.open(path, opts);
-  const start = ntfsStart(path);
-  const dev = start ? new SliceDevice(f, start, f.size - start, { name: `${f.name} › p1` }) : f;
-  return { dev, start, close: () => f.close() };
+  const { start, size } = ntfsPartition(path);
+  if (!start) return { dev: f, start, close: () => f.close() };
+  const table = readPartitionTable(f);
+  const part = table.partitions.find((p) => p.start === start && p.mbrType === 0x07);
+  if (!part || part.size !== size) throw new Error(`${path}: partition table reader disagrees about the NTFS partition at ${start}`);
+  return { dev: part.open(), start, close: () => f.close() };
 }
 
 /** Copy [start, end) of a file into a new sparse file (ntfs-3g tools take no offset). */
-export function sliceSparse(src: string, start: number, dst: string): void {
+export function sliceSparse(src: string, start: number, dst: string, length?: number): void {
   const a = openSync(src, 'r');
   const b = openSync(dst, 'w');
-  const size = fstatSync(a).size - start;
+  const size = length ?? fstatSync(a).size - start;
   const buf = Buffer.alloc(1 << 20);
   const zero = Buffer.alloc(1 << 20);
   for (let o = 0; o < size; o += buf.length) {

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { FormatError, MemoryDevice } from '@guestkit/disk';
 import { describeWithShared } from '../../../test/support/shared.js';
-import { decodeBootSector, probeNtfs, serialToUuid, lznt1Compress, lznt1Decompress } from '../src/index.js';
+import { decodeBootSector, probeNtfs, serialToUuid, lznt1Compress, lznt1Decompress, xpressHuffmanDecompress } from '../src/index.js';
 import { decodeRunlist, encodeRunlist, coalesceRuns, assertNoOverlap, type Run } from '../src/runlist/runlist.js';
 import { postReadFixup, protectForWrite } from '../src/record/fixup.js';
 import { BOOT } from '../src/layout/boot-sector.js';
@@ -127,5 +127,22 @@ describe('LZNT1', () => {
     }
     // a compressed chunk whose first token is a back reference
     expect(() => lznt1Decompress(Uint8Array.from([0x02, 0xb0, 0x01, 0x00, 0x00]), new Uint8Array(4096), 't')).toThrow(FormatError);
+  });
+});
+
+describe('XPRESS Huffman (MS-XCA)', () => {
+  it('decodes the MS-XCA §3.2 example (literals only, written by Microsoft)', () => {
+    // 256-byte table: code lengths for 'a'..'z' (0x61..0x7a) and the EOF symbol 256, then the bit stream
+    const src = new Uint8Array(256 + 20);
+    src.set([0x50, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x55, 0x45, 0x44, 0x04], 48);
+    src[128] = 0x04;
+    src.set([0xd8, 0x52, 0x3e, 0xd7, 0x94, 0x11, 0x5b, 0xe9, 0x19, 0x5f, 0xf9, 0xd6, 0x7c, 0xdf, 0x8d, 0x04, 0, 0, 0, 0], 256);
+    const out = new Uint8Array(26);
+    xpressHuffmanDecompress(src, out, 'ms-xca example');
+    expect(Buffer.from(out).toString()).toBe('abcdefghijklmnopqrstuvwxyz');
+  });
+  it('rejects truncated tables and over-subscribed codes', () => {
+    expect(() => xpressHuffmanDecompress(new Uint8Array(100), new Uint8Array(10), 't')).toThrow(FormatError);
+    expect(() => xpressHuffmanDecompress(new Uint8Array(300).fill(0x11), new Uint8Array(10), 't')).toThrow(FormatError);
   });
 });

@@ -196,6 +196,11 @@ export class Hive extends HiveReader {
     if (!this.writable) {
       throw new ReadOnlyError(HiveCode.ReadOnly, `${this.image.name}: hive opened read-only (open it writable to edit)`, { where: this.image.name });
     }
+    if (this.unsafe) {
+      // unsafe reading skips what it cannot parse; writing on top of a half-understood image could
+      // destroy data (STYLE.md: unsafe is for reading only).
+      throw new UsageError(HiveCode.ReadOnly, `${this.image.name}: a hive opened with unsafe is read-only`, { where: this.image.name });
+    }
     if (this.dirty && !this.allowDirty) {
       throw new UnsafeStateError(HiveCode.Dirty, `${this.image.name}: the hive is dirty (sequence numbers ${this.image.base.sequence1}/${this.image.base.sequence2}${this.image.base.checksumOk ? '' : ', bad checksum'}); replay its transaction logs first (open it with its .LOG1/.LOG2), or allow writing a dirty hive explicitly`, {
         where: this.image.name, sequence1: this.image.base.sequence1, sequence2: this.image.base.sequence2,
@@ -357,6 +362,7 @@ export class Hive extends HiveReader {
       }
       alloc.free(p.nk);
       this.dropSubkeyIndex(p.nk);
+      this.dropValueIndex(p.nk);
     }
     this.changes.keysDeleted += keys;
     this.changes.valuesDeleted += valuesRemoved;
@@ -400,7 +406,10 @@ export class Hive extends HiveReader {
   /** Store one value's data; returns the vk cell. */
   private writeValue(alloc: Allocator, name: string, type: number, data: Uint8Array): number {
     checkValueName(name);
-    if (data.length > 0x7fffffff) throw new UsageError(HiveCode.BadValue, `value ${JSON.stringify(name)}: ${data.length} bytes is too large`, { name });
+    // Readers (hivex, and us by default) refuse values over 8 MB; Windows' standard format (1.3)
+    // allows 1 MB in one cell.
+    const max = this.image.base.minorVersion >= 4 ? this.limits.maxValueBytes : Math.min(this.limits.maxValueBytes, 1024 * 1024);
+    if (data.length > max) throw new UsageError(HiveCode.BadValue, `value ${JSON.stringify(name)}: ${data.length} bytes is more than the ${max} a hive of version ${this.version} can hold readably`, { name, size: data.length, limit: max });
     const enc = encodeName(name);
     const vk = alloc.alloc(VK.SIZE + enc.bytes.length, SIG.vk);
     const d = vk + CELL_HEADER;
@@ -478,15 +487,27 @@ export class Hive extends HiveReader {
   /** Set one value from its type number and bytes. */
   setRawValue(node: NodeRef, name: string, type: number, data: Uint8Array): void {
     checkValueName(name);
-    const existing = this.values(node);
-    const idx = existing.findIndex((v) => namesEqual(this.valueName(v), name));
-    const freeing = idx >= 0 ? this.valueCells(existing[idx]!) : [];
+    const count = this.nodeValueCount(node);
+    const idx = this.valueIndexOf(node, name);
+    const existing = idx >= 0 ? this.values(node)[idx]! : undefined;
+    const freeing = existing !== undefined ? this.valueCells(existing) : [];
     const { alloc } = this.beginWrite();
     const vk = this.writeValue(alloc, name, type, data);
-    const vks = existing.map((x) => x as number);
-    if (idx >= 0) vks[idx] = vk;
-    else vks.push(vk);
-    this.writeValueList(alloc, node, vks);
+    const list = count > 0 ? absRef(this.nkField(node, NK.valueList)) : undefined;
+    if (existing !== undefined && list !== undefined) {
+      // Replace in place: the list slot now points at the new vk.
+      this.wr.u32(list + CELL_HEADER + idx * 4, vk - HBIN_BASE, 'value list entry');
+    } else if (list !== undefined && this.image.isCell(list) && this.image.dataLen(list) >= (count + 1) * 4) {
+      // Append in place: the list cell has room.
+      this.wr.u32(list + CELL_HEADER + count * 4, vk - HBIN_BASE, 'value list entry');
+      this.setNkField(node, NK.valueCount, count + 1);
+      this.noteValueAdded(node, name, count);
+    } else {
+      const vks = this.values(node).map((x) => x as number);
+      vks.push(vk);
+      this.writeValueList(alloc, node, vks);
+      this.noteValueAdded(node, name, count);
+    }
     for (const c of freeing) alloc.free(c);
     this.updateValueMaxima(node, name, data.length);
     this.touch(node, this.now());
@@ -510,6 +531,7 @@ export class Hive extends HiveReader {
     const { alloc } = this.beginWrite();
     const vks = encoded.map((e) => this.writeValue(alloc, e.name, e.type, e.data));
     this.writeValueList(alloc, node, vks);
+    this.dropValueIndex(node);
     for (const c of freeing) alloc.free(c);
     for (const e of encoded) this.updateValueMaxima(node, e.name, e.data.length);
     this.touch(node, this.now());
@@ -520,14 +542,15 @@ export class Hive extends HiveReader {
 
   /** Delete one value (case-insensitive name; "" = default). Returns false if it was absent. */
   deleteValue(node: NodeRef, name: string): boolean {
-    const existing = this.values(node);
-    const idx = existing.findIndex((v) => namesEqual(this.valueName(v), name));
+    const idx = this.valueIndexOf(node, name);
     if (idx < 0) return false;
+    const existing = this.values(node);
     const freeing = this.valueCells(existing[idx]!);
     const { alloc } = this.beginWrite();
     const vks = existing.map((x) => x as number);
     vks.splice(idx, 1);
     this.writeValueList(alloc, node, vks);
+    this.dropValueIndex(node);
     for (const c of freeing) alloc.free(c);
     this.touch(node, this.now());
     this.changes.valuesDeleted++;

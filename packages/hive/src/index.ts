@@ -17,3 +17,8 @@ export { parseLog, HVLE, DIRT, type ParsedLog, type RejectedLog, type LogEntry, 
 export { marvin32, LOG_ENTRY_SEED } from './log/marvin32.js';
 export { openHiveFile, commitHiveFile, withHiveFile, withHive, writeFileAtomic, findLogFiles, needsRecovery, type HiveFileOptions, type OpenedHive } from './file.js';
 export { MAX_LEAF_ENTRIES } from './write/subkey-lists.js';
+export { exportXml, exportXmlToBytes, escapeAttr, escapeText, iso8601, type XmlExportOptions } from './text/xml-export.js';
+export { exportJson, exportJsonToString, type JsonExportOptions } from './text/json-export.js';
+export { parseReg, decodeRegText, applyReg, mergeReg, regPathToHivePath, type RegOp, type RegParseOptions, type RegMergeOptions, type RegMergeReport } from './text/reg-import.js';
+export { HiveShell, sortLikeHivexsh, formatValueRaw, parseSetvalValue, parseTypedValue, type ShellIO, type ShellOptions } from './shell/hivex-shell.js';
+export { checkHiveFile, type HiveCheckReport } from './check.js';

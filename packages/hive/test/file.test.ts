@@ -3,7 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSy
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { IoError } from '@guestkit/disk/binary';
-import { Hive, commitHiveFile, openHiveFile, withHiveFile, writeFileAtomic, findLogFiles } from '@guestkit/hive';
+import type { FileSystem } from '@guestkit/disk';
+import { Hive, commitHiveFile, openHiveFile, withHiveFile, withHive, writeFileAtomic, findLogFiles } from '@guestkit/hive';
+import { makeDirty, makeNewLog } from './make-logs.js';
 import { fixedNow } from './helpers.js';
 
 function tmp(): { dir: string; done: () => void } {
@@ -79,5 +81,50 @@ describe('host hive files', () => {
     const h = Hive.create();
     expect(() => commitHiveFile(h, '/nonexistent/dir/hive')).toThrow(IoError);
     expect(existsSync('/nonexistent/dir')).toBe(false);
+  });
+});
+
+/** The three FileSystem calls withHive uses, over a Map (a guest volume stand-in). */
+function memoryFs(files: Map<string, Uint8Array>): FileSystem {
+  const fs = {
+    readFile: (p: string) => {
+      const b = files.get(p);
+      if (!b) throw new Error(`no ${p}`);
+      return b;
+    },
+    tryStat: (p: string) => (files.has(p) ? ({ name: p } as never) : undefined),
+    writeFile: (p: string, b: Uint8Array) => void files.set(p, b),
+  };
+  return fs as unknown as FileSystem;
+}
+
+describe('hives inside a guest filesystem (withHive)', () => {
+  it('edits through the FileSystem interface and writes back only on success', () => {
+    const files = new Map([['/Windows/System32/config/SOFTWARE', Hive.create({ now: fixedNow }).serialize()]]);
+    const fs = memoryFs(files);
+    withHive(fs, '/Windows/System32/config/SOFTWARE', { now: fixedNow }, (h) => {
+      h.setValue(h.ensurePath('Microsoft\\Windows\\CurrentVersion\\RunOnce'), { name: 'x', type: 'REG_SZ', data: 'y' });
+    });
+    const after = Hive.open(files.get('/Windows/System32/config/SOFTWARE')!);
+    expect(after.valueString(after.value(after.path('Microsoft\\Windows\\CurrentVersion\\RunOnce')!, 'x')!)).toBe('y');
+    const before = files.get('/Windows/System32/config/SOFTWARE');
+    expect(() => withHive(fs, '/Windows/System32/config/SOFTWARE', {}, (h) => {
+      h.addChild(h.root, 'z');
+      throw new Error('abort');
+    })).toThrow('abort');
+    expect(files.get('/Windows/System32/config/SOFTWARE')).toBe(before);
+  });
+
+  it('replays the logs found next to a dirty hive in the guest', () => {
+    let t = 133485408000000000n;
+    const now = () => (t += 1n);
+    const v0 = Hive.create({ now }).serialize();
+    const h = Hive.open(v0, { writable: true, now });
+    h.addChild(h.root, 'FromLog');
+    const v1 = h.serialize();
+    const seq = Hive.open(v0).sequenceNumbers[1];
+    const files = new Map([['/c/SYSTEM', makeDirty(v0)], ['/c/SYSTEM.LOG1', makeNewLog(v0, [v1], seq)]]);
+    const seen = withHive(memoryFs(files), '/c/SYSTEM', { writable: false }, (r) => r.path('FromLog') !== undefined);
+    expect(seen).toBe(true);
   });
 });

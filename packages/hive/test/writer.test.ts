@@ -131,6 +131,16 @@ describe('writing', () => {
     expect(r.sequenceNumbers).toEqual([3, 3]); // one more than the larger of 2/0
   });
 
+  it('refuses writes in unsafe mode and values no reader would accept', () => {
+    const b = Hive.create({ now: fixedNow }).serialize();
+    const u = Hive.open(b, { writable: true, unsafe: true });
+    expect(() => u.addChild(u.root, 'x')).toThrow(UsageError);
+    const h13 = Hive.create({ now: fixedNow, minorVersion: 3 });
+    expect(() => h13.setRawValue(h13.root, 'v', 3, new Uint8Array(1024 * 1024 + 1))).toThrow(/1048576/);
+    const h15 = Hive.create({ now: fixedNow });
+    expect(() => h15.setRawValue(h15.root, 'v', 3, new Uint8Array(8_000_001))).toThrow(UsageError);
+  });
+
   it('serializes with new sequence numbers, timestamp and checksum; unchanged hives byte for byte', () => {
     const orig = hiveFixture('types.hive.gz');
     expect(Buffer.from(Hive.open(orig, { writable: true }).serialize()).equals(Buffer.from(orig))).toBe(true);

@@ -4,8 +4,8 @@ import {
   DR_FLAG, ID_PARENT, ID_SELF, MAX_RECORD_LENGTH, recordBaseLength, recordLength, writeDirectoryRecord,
 } from './layout/directory-record.js';
 import {
-  CE_LENGTH, RRIP_ER_DESCRIPTOR, RRIP_ER_ID, RRIP_ER_SOURCE, encodeCE, encodeER, encodeNM, encodePN, encodePX,
-  encodeSL, encodeSP, encodeTF,
+  CE_LENGTH, MAX_ENTRY, PN_LENGTH, PX_LENGTH, RRIP_ER_DESCRIPTOR, RRIP_ER_ID, RRIP_ER_SOURCE, SP_LENGTH, TF_LENGTH,
+  encodeCE, encodeER, encodeNM, encodePN, encodePX, encodeSL, encodeSP, encodeTF,
 } from './layout/susp.js';
 import type { IsoDir, IsoEntry } from './tree.js';
 
@@ -27,14 +27,23 @@ export interface Addresses {
   emptyLba: number;
 }
 
+/** A record's SUSP entries: their lengths (enough to measure), and the bytes on demand. */
+interface SuspSource {
+  lens: number[];
+  bytes: () => Uint8Array[];
+}
+
 interface RecordSpec {
   id: Uint8Array;
   extent: number;
   dataLength: number;
   flags: number;
   mtimeMs: number;
-  susp: Uint8Array[];
+  susp: SuspSource;
 }
+
+const NO_SUSP: SuspSource = { lens: [], bytes: () => [] };
+const ER_LENGTH = 8 + RRIP_ER_ID.length + RRIP_ER_DESCRIPTOR.length + RRIP_ER_SOURCE.length;
 
 export interface UnitLayout {
   /** Bytes of directory records (a multiple of BLOCK). */
@@ -56,6 +65,27 @@ function majorMinor(rdev: number): [number, number] {
   const shifted = Math.floor(rdev / 4096) % 0x1_0000_0000;
   const minor = (lo % 256) + (shifted - (shifted % 256));
   return [major, minor];
+}
+
+/** Lengths of the entries `rockRidgeEntries` returns, computed without encoding them. */
+function rockRidgeLengths(e: IsoEntry, withName: boolean): number[] {
+  const out = [PX_LENGTH];
+  if (e.kind === 'chr' || e.kind === 'blk') out.push(PN_LENGTH);
+  out.push(TF_LENGTH);
+  if (withName) {
+    const max = MAX_ENTRY - 5;
+    let n = e.name.length;
+    do {
+      out.push(5 + Math.min(max, n));
+      n -= max;
+    } while (n > 0);
+  }
+  if (e.kind === 'symlink' && e.target) for (const x of encodeSL(e.target)) out.push(x.length);
+  return out;
+}
+
+function rrSource(e: IsoEntry, withName: boolean): SuspSource {
+  return { lens: rockRidgeLengths(e, withName), bytes: () => rockRidgeEntries(e, withName) };
 }
 
 /** Rock Ridge entries (in record order) describing `e`; `name` adds NM (not for "." and ".."). */
@@ -83,19 +113,23 @@ function fileSection(e: IsoEntry, s: number, a: Addresses): { extent: number; le
 function* isoRecords(dir: IsoDir, rockRidge: boolean, a: Addresses): Generator<RecordSpec> {
   const isRoot = dir.parent === undefined;
   const parent = dir.parent ?? dir;
-  const self: Uint8Array[] = [];
+  let self = NO_SUSP;
   if (rockRidge) {
-    if (isRoot) self.push(encodeSP());
-    self.push(...rockRidgeEntries(dir, false));
-    if (isRoot) self.push(encodeER(RRIP_ER_ID, RRIP_ER_DESCRIPTOR, RRIP_ER_SOURCE));
+    const rr = rrSource(dir, false);
+    self = isRoot
+      ? {
+          lens: [SP_LENGTH, ...rr.lens, ER_LENGTH],
+          bytes: () => [encodeSP(), ...rr.bytes(), encodeER(RRIP_ER_ID, RRIP_ER_DESCRIPTOR, RRIP_ER_SOURCE)],
+        }
+      : rr;
   }
   yield { id: ID_SELF, extent: dir.isoLba, dataLength: dir.isoBytes, flags: DR_FLAG.directory, mtimeMs: dir.mtimeMs, susp: self };
   yield {
     id: ID_PARENT, extent: parent.isoLba, dataLength: parent.isoBytes, flags: DR_FLAG.directory, mtimeMs: parent.mtimeMs,
-    susp: rockRidge ? rockRidgeEntries(parent, false) : [],
+    susp: rockRidge ? rrSource(parent, false) : NO_SUSP,
   };
   for (const c of dir.isoChildren) {
-    const susp = rockRidge ? rockRidgeEntries(c, true) : [];
+    const susp = rockRidge ? rrSource(c, true) : NO_SUSP;
     if (c.kind === 'dir') {
       const d = c as IsoDir;
       yield { id: c.isoId, extent: d.isoLba, dataLength: d.isoBytes, flags: DR_FLAG.directory, mtimeMs: c.mtimeMs, susp };
@@ -112,56 +146,52 @@ function* isoRecords(dir: IsoDir, rockRidge: boolean, a: Addresses): Generator<R
 
 function* jolietRecords(dir: IsoDir, a: Addresses): Generator<RecordSpec> {
   const parent = dir.parent ?? dir;
-  yield { id: ID_SELF, extent: dir.jolietLba, dataLength: dir.jolietBytes, flags: DR_FLAG.directory, mtimeMs: dir.mtimeMs, susp: [] };
-  yield { id: ID_PARENT, extent: parent.jolietLba, dataLength: parent.jolietBytes, flags: DR_FLAG.directory, mtimeMs: parent.mtimeMs, susp: [] };
+  yield { id: ID_SELF, extent: dir.jolietLba, dataLength: dir.jolietBytes, flags: DR_FLAG.directory, mtimeMs: dir.mtimeMs, susp: NO_SUSP };
+  yield { id: ID_PARENT, extent: parent.jolietLba, dataLength: parent.jolietBytes, flags: DR_FLAG.directory, mtimeMs: parent.mtimeMs, susp: NO_SUSP };
   for (const c of dir.jolietChildren) {
     const id = c.jolietId!;
     if (c.kind === 'dir') {
       const d = c as IsoDir;
-      yield { id, extent: d.jolietLba, dataLength: d.jolietBytes, flags: DR_FLAG.directory, mtimeMs: c.mtimeMs, susp: [] };
+      yield { id, extent: d.jolietLba, dataLength: d.jolietBytes, flags: DR_FLAG.directory, mtimeMs: c.mtimeMs, susp: NO_SUSP };
       continue;
     }
     for (let s = 0; s < c.sections; s++) {
       const sec = fileSection(c, s, a);
-      yield { id, extent: sec.extent, dataLength: sec.length, flags: sec.last ? 0 : DR_FLAG.multiExtent, mtimeMs: c.mtimeMs, susp: [] };
+      yield { id, extent: sec.extent, dataLength: sec.length, flags: sec.last ? 0 : DR_FLAG.multiExtent, mtimeMs: c.mtimeMs, susp: NO_SUSP };
     }
   }
 }
 
-/** Split a record's SUSP entries into what fits in the record and a chain of continuation areas. */
-function splitSusp(entries: Uint8Array[], avail: number): { inRecord: Uint8Array[]; areas: Uint8Array[][] } {
+/**
+ * Split a record's SUSP entries (by length) into what fits in the record and a chain of
+ * continuation areas: returns how many entries stay in the record and how many go to each area.
+ */
+const NO_AREAS: number[] = [];
+
+function splitSusp(lens: number[], avail: number): { inRecord: number; areas: number[] } {
+  if (lens.length === 0) return { inRecord: 0, areas: NO_AREAS };
   let total = 0;
-  for (const e of entries) total += e.length;
-  if (total <= avail) return { inRecord: entries, areas: [] };
-  const inRecord: Uint8Array[] = [];
+  for (const n of lens) total += n;
+  if (total <= avail) return { inRecord: lens.length, areas: [] };
   let used = 0;
   let i = 0;
-  while (i < entries.length && used + entries[i]!.length + CE_LENGTH <= avail) {
-    used += entries[i]!.length;
-    inRecord.push(entries[i++]!);
-  }
-  const areas: Uint8Array[][] = [];
-  let cur: Uint8Array[] = [];
+  while (i < lens.length && used + lens[i]! + CE_LENGTH <= avail) used += lens[i++]!;
+  const inRecord = i;
+  const areas: number[] = [];
+  let cur = 0;
   let curLen = 0;
-  for (; i < entries.length; i++) {
-    const e = entries[i]!;
-    const isLast = i === entries.length - 1;
-    if (curLen + e.length + (isLast ? 0 : CE_LENGTH) > BLOCK && cur.length > 0) {
+  for (; i < lens.length; i++) {
+    const isLast = i === lens.length - 1;
+    if (curLen + lens[i]! + (isLast ? 0 : CE_LENGTH) > BLOCK && cur > 0) {
       areas.push(cur);
-      cur = [];
+      cur = 0;
       curLen = 0;
     }
-    cur.push(e);
-    curLen += e.length;
+    cur++;
+    curLen += lens[i]!;
   }
-  if (cur.length > 0) areas.push(cur);
+  if (cur > 0) areas.push(cur);
   return { inRecord, areas };
-}
-
-function areaLength(area: Uint8Array[], hasNext: boolean): number {
-  let n = hasNext ? CE_LENGTH : 0;
-  for (const e of area) n += e.length;
-  return n;
 }
 
 /**
@@ -169,6 +199,8 @@ function areaLength(area: Uint8Array[], hasNext: boolean): number {
  * (records then continuation blocks, already zeroed, of the planned size), bytes are written and
  * continuation entries point at `ceLba`.
  */
+const NO_PLACES: never[] = [];
+
 function layout(records: Iterable<RecordSpec>, ceLba: number, out?: ByteWriter, recordBytes = 0): UnitLayout {
   let pos = 0;
   let ceBlock = 0;
@@ -177,31 +209,37 @@ function layout(records: Iterable<RecordSpec>, ceLba: number, out?: ByteWriter, 
     const base = recordBaseLength(r.id.length);
     // LEN_DR is padded to an even length and must stay <= 255.
     const avail = MAX_RECORD_LENGTH - 1 - base;
-    const { inRecord, areas } = splitSusp(r.susp, avail);
+    const lens = r.susp.lens;
+    const { inRecord, areas } = splitSusp(lens, avail);
     // Allocate the continuation areas of this record (in chain order).
-    const places: { block: number; off: number; len: number }[] = [];
+    const places: { block: number; off: number; len: number; from: number; to: number }[] = areas.length === 0 ? NO_PLACES : [];
+    let k0 = inRecord;
     for (let k = 0; k < areas.length; k++) {
-      const len = areaLength(areas[k]!, k < areas.length - 1);
+      let len = k < areas.length - 1 ? CE_LENGTH : 0;
+      for (let j = k0; j < k0 + areas[k]!; j++) len += lens[j]!;
       if (ceOff + len > BLOCK) {
         ceBlock++;
         ceOff = 0;
       }
-      places.push({ block: ceBlock, off: ceOff, len });
+      places.push({ block: ceBlock, off: ceOff, len, from: k0, to: k0 + areas[k]! });
       ceOff += len;
+      k0 += areas[k]!;
     }
-    let su = inRecord;
-    if (places.length > 0) su = [...inRecord, encodeCE(ceLba + places[0]!.block, places[0]!.off, places[0]!.len)];
-    let suLen = 0;
-    for (const e of su) suLen += e.length;
+    let suLen = places.length > 0 ? CE_LENGTH : 0;
+    for (let j = 0; j < inRecord; j++) suLen += lens[j]!;
     const len = recordLength(r.id.length, suLen);
     if ((pos % BLOCK) + len > BLOCK) pos += BLOCK - (pos % BLOCK);
     if (out) {
+      const entries = r.susp.bytes();
+      let su = entries.slice(0, inRecord);
+      if (places.length > 0) su = [...su, encodeCE(ceLba + places[0]!.block, places[0]!.off, places[0]!.len)];
       writeDirectoryRecord(out, pos, { extent: r.extent, dataLength: r.dataLength, mtimeMs: r.mtimeMs, flags: r.flags, id: r.id }, su);
-      for (let k = 0; k < areas.length; k++) {
-        let p = recordBytes + places[k]!.block * BLOCK + places[k]!.off;
-        for (const e of areas[k]!) {
-          out.bytesAt(p, e, 'continuation area');
-          p += e.length;
+      for (let k = 0; k < places.length; k++) {
+        const pl = places[k]!;
+        let p = recordBytes + pl.block * BLOCK + pl.off;
+        for (let j = pl.from; j < pl.to; j++) {
+          out.bytesAt(p, entries[j]!, 'continuation area');
+          p += entries[j]!.length;
         }
         const next = places[k + 1];
         if (next) out.bytesAt(p, encodeCE(ceLba + next.block, next.off, next.len), 'continuation pointer');

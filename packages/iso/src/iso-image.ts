@@ -60,7 +60,7 @@ export class IsoImage implements BlockDevice {
   private readonly cache = new Map<MetaRegion, Uint8Array>();
   private cacheBytes = 0;
   private readonly maxCacheBytes: number;
-  private readonly fds = new Map<IsoEntry, number>();
+  private readonly fds = new Map<IsoEntry, OpenFile>();
   private readonly maxOpen: number;
   private readonly log: Logger;
   private closed = false;
@@ -190,9 +190,15 @@ export class IsoImage implements BlockDevice {
     return b;
   }
 
-  readAt(offset: number, dst: Uint8Array): void {
+  /**
+   * Cut `[offset, offset + dst.length)` into pieces: file contents, generated metadata and
+   * zeros. Metadata and zeros are filled in at once; file pieces are returned for the caller to
+   * read (synchronously or not).
+   */
+  private mapRead(offset: number, dst: Uint8Array): FilePiece[] {
     assertDeviceRange(this, offset, dst.length, 'read');
     if (this.closed) throw new IoError('CLOSED', `${this.name}: device is closed`);
+    const pieces: FilePiece[] = [];
     let done = 0;
     while (done < dst.length) {
       const pos = offset + done;
@@ -206,7 +212,11 @@ export class IsoImage implements BlockDevice {
         const end = start + blocksFor(f.size) * BLOCK;
         if (pos < end) {
           const n = Math.min(want, end - pos);
-          this.readFile(f, pos - start, dst.subarray(done, done + n));
+          const fileOff = pos - start;
+          const piece = dst.subarray(done, done + n);
+          const k = Math.max(0, Math.min(n, f.size - fileOff));
+          if (k < n) piece.fill(0, k); // padding to the block boundary
+          if (k > 0) pieces.push({ f, fileOff, dst: piece.subarray(0, k) });
           done += n;
           continue;
         }
@@ -234,57 +244,122 @@ export class IsoImage implements BlockDevice {
       dst.fill(0, done, done + n);
       done += n;
     }
+    return pieces;
   }
 
-  /** Read `dst.length` bytes of a file's extent (content, then zeros up to the block boundary). */
-  private readFile(f: IsoEntry, fileOff: number, dst: Uint8Array): void {
-    const n = Math.max(0, Math.min(dst.length, f.size - fileOff));
-    if (n > 0) {
-      const fd = this.fd(f);
-      let got = 0;
-      while (got < n) {
-        let k: number;
-        try {
-          k = fs.readSync(fd, dst, got, n - got, fileOff + got);
-        } catch (e) {
-          throw ioError(`${treePath(f)}: read at ${fileOff + got}`, e);
+  readAt(offset: number, dst: Uint8Array): void {
+    for (const p of this.mapRead(offset, dst)) {
+      const h = this.acquire(p.f);
+      try {
+        let got = 0;
+        while (got < p.dst.length) {
+          let k: number;
+          try {
+            k = fs.readSync(h.fd, p.dst, got, p.dst.length - got, p.fileOff + got);
+          } catch (e) {
+            throw ioError(`${treePath(p.f)}: read at ${p.fileOff + got}`, e);
+          }
+          if (k === 0) throw sourceChanged(p.f, p.fileOff + got);
+          got += k;
         }
-        if (k === 0) {
-          throw new IoError(IsoCode.SourceChanged, `${treePath(f)} is shorter than when it was indexed (${f.size} bytes); the source tree changed`, {
-            path: treePath(f), offset: fileOff + got, size: f.size,
-          });
-        }
-        got += k;
+      } finally {
+        this.release(h);
       }
-    }
-    if (n < dst.length) dst.fill(0, n);
-    if (f.patch) {
-      const a = Math.max(fileOff, f.patch.offset);
-      const b = Math.min(fileOff + dst.length, f.patch.offset + f.patch.bytes.length);
-      if (a < b) dst.set(f.patch.bytes.subarray(a - f.patch.offset, b - f.patch.offset), a - fileOff);
+      applyPatch(p);
     }
   }
 
-  private fd(f: IsoEntry): number {
-    let fd = this.fds.get(f);
-    if (fd !== undefined) {
-      this.fds.delete(f);
-      this.fds.set(f, fd);
-      return fd;
-    }
+  /**
+   * `readAt` with file contents read on libuv's thread pool (several files at once), so a caller
+   * can overlap reading with other work. Metadata is still generated synchronously.
+   */
+  async readAtAsync(offset: number, dst: Uint8Array): Promise<void> {
+    const pieces = this.mapRead(offset, dst);
+    await Promise.all(pieces.map(async (p) => {
+      const h = await this.acquireAsync(p.f);
+      try {
+        let got = 0;
+        while (got < p.dst.length) {
+          const k = await new Promise<number>((resolve, reject) => {
+            fs.read(h.fd, p.dst, got, p.dst.length - got, p.fileOff + got, (err, n) =>
+              err ? reject(ioError(`${treePath(p.f)}: read at ${p.fileOff + got}`, err)) : resolve(n));
+          });
+          if (k === 0) throw sourceChanged(p.f, p.fileOff + got);
+          got += k;
+        }
+      } finally {
+        this.release(h);
+      }
+      applyPatch(p);
+    }));
+  }
+
+  /** `acquire`, opening the file on the thread pool when it is not open yet. */
+  private async acquireAsync(f: IsoEntry): Promise<OpenFile> {
+    const cached = this.fds.get(f);
+    if (cached) return this.acquire(f);
     const p = hostPath(this.tree, f);
-    try {
-      fd = fs.openSync(p, 'r');
-    } catch (e) {
-      throw ioError(`cannot open ${p.toString()}`, e);
+    const fd = await new Promise<number>((resolve, reject) => {
+      fs.open(p, 'r', (err, d) => (err ? reject(ioError(`cannot open ${p.toString()}`, err)) : resolve(d)));
+    });
+    const again = this.fds.get(f);
+    if (again || this.closed) {
+      // Opened twice concurrently (or closed meanwhile): keep one descriptor.
+      fs.close(fd, () => {});
+      if (this.closed) throw new IoError('CLOSED', `${this.name}: device is closed`);
+      return this.acquire(f);
     }
-    this.fds.set(f, fd);
-    while (this.fds.size > this.maxOpen) {
-      const [k, v] = this.fds.entries().next().value as [IsoEntry, number];
+    const h: OpenFile = { fd, users: 1, closed: false };
+    this.fds.set(f, h);
+    this.evict();
+    return h;
+  }
+
+  /** An open descriptor for `f`, pinned until released (the LRU never closes a descriptor in use). */
+  private acquire(f: IsoEntry): OpenFile {
+    let h = this.fds.get(f);
+    if (h) {
+      this.fds.delete(f);
+      this.fds.set(f, h);
+    } else {
+      const p = hostPath(this.tree, f);
+      let fd: number;
+      try {
+        fd = fs.openSync(p, 'r');
+      } catch (e) {
+        throw ioError(`cannot open ${p.toString()}`, e);
+      }
+      h = { fd, users: 1, closed: false };
+      this.fds.set(f, h);
+      this.evict(); // after pinning h, so it is not the one evicted
+      return h;
+    }
+    h.users++;
+    return h;
+  }
+
+  private release(h: OpenFile): void {
+    h.users--;
+    if (h.users === 0 && (this.closed || h.closed)) this.closeHandle(h);
+    else this.evict();
+  }
+
+  private evict(): void {
+    if (this.fds.size <= this.maxOpen) return;
+    for (const [k, v] of this.fds) {
+      if (this.fds.size <= this.maxOpen) break;
+      if (v.users > 0) continue;
       this.fds.delete(k);
-      fs.closeSync(v);
+      this.closeHandle(v);
     }
-    return fd;
+  }
+
+  private closeHandle(h: OpenFile): void {
+    if (h.fd < 0) return;
+    const fd = h.fd;
+    h.fd = -1;
+    h.closed = true;
+    fs.closeSync(fd);
   }
 
   writeAt(_offset: number, _src: Uint8Array): void {
@@ -295,7 +370,11 @@ export class IsoImage implements BlockDevice {
 
   close(): void {
     this.closed = true;
-    for (const fd of this.fds.values()) fs.closeSync(fd);
+    // Descriptors still used by a read in progress are closed when it releases them.
+    for (const h of this.fds.values()) {
+      if (h.users === 0) this.closeHandle(h);
+      else h.closed = true;
+    }
     this.fds.clear();
     this.cache.clear();
     this.cacheBytes = 0;
@@ -368,6 +447,34 @@ export class IsoImage implements BlockDevice {
     }
     if (run) yield run;
   }
+}
+
+interface OpenFile {
+  fd: number;
+  users: number;
+  closed: boolean;
+}
+
+/** Part of a read that comes from a source file. */
+interface FilePiece {
+  f: IsoEntry;
+  fileOff: number;
+  dst: Uint8Array;
+}
+
+function sourceChanged(f: IsoEntry, at: number): IoError {
+  return new IoError(IsoCode.SourceChanged, `${treePath(f)} is shorter than when it was indexed (${f.size} bytes); the source tree changed`, {
+    path: treePath(f), offset: at, size: f.size,
+  });
+}
+
+/** Overlay the boot info table (if any) on what was read. */
+function applyPatch(p: FilePiece): void {
+  const patch = p.f.patch;
+  if (!patch) return;
+  const a = Math.max(p.fileOff, patch.offset);
+  const b = Math.min(p.fileOff + p.dst.length, patch.offset + patch.bytes.length);
+  if (a < b) p.dst.set(patch.bytes.subarray(a - patch.offset, b - patch.offset), a - p.fileOff);
 }
 
 /** Index of the last element <= x in a sorted array, or -1. */

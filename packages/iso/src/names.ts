@@ -30,14 +30,14 @@ function limits(level: IsoLevel): Limits {
   return level === 1 ? { fileName: 8, fileExt: 3, fileTotal: 11, dir: 8 } : { fileName: 30, fileExt: 30, fileTotal: 30, dir: 31 };
 }
 
+/** Map to d-characters: upper case, and '_' for every other code point (one per code point). */
 function dchars(s: string): string {
-  let out = '';
-  for (const ch of s.toUpperCase()) {
-    const c = ch.charCodeAt(0);
-    out += ch.length === 1 && ((c >= 0x41 && c <= 0x5a) || (c >= 0x30 && c <= 0x39) || c === 0x5f) ? ch : '_';
-  }
-  return out;
+  const u = s.toUpperCase();
+  return D_CHARS.test(u) ? u : u.replace(NOT_D_CHAR, '_');
 }
+
+const D_CHARS = /^[A-Z0-9_]*$/;
+const NOT_D_CHAR = /[^A-Z0-9_]/gu;
 
 /** Split a host name into name and extension at its last dot (a leading dot does not start an extension). */
 function splitExt(name: string): [string, string] {
@@ -89,16 +89,12 @@ export function uniqueIsoName(base: string, isDir: boolean, level: IsoLevel, tak
   throw new LimitError(IsoCode.TooManyEntries, `no unique ISO 9660 name left for ${base} in its directory`, { name: base });
 }
 
-const JOLIET_BAD = new Set(['*', '/', ':', ';', '?', '\\']);
+/** Characters Joliet forbids in names: control characters and * / : ; ? \ */
+const JOLIET_BAD = /[\u0000-\u001f*/:;?\\]/g;
 
 /** The base Joliet name (no ";1"), at most JOLIET_MAX_NAME code units, keeping a short extension. */
 export function jolietBaseName(hostName: string): string {
-  let s = '';
-  for (const ch of hostName) {
-    const c = ch.codePointAt(0)!;
-    s += c < 0x20 || JOLIET_BAD.has(ch) ? '_' : ch;
-  }
-  return truncateUnits(s, JOLIET_MAX_NAME);
+  return truncateUnits(hostName.replace(JOLIET_BAD, '_'), JOLIET_MAX_NAME);
 }
 
 /** Truncate to `max` UTF-16 code units, keeping an extension of up to 8 units, never splitting a surrogate pair. */

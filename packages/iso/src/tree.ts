@@ -41,9 +41,12 @@ export class IsoEntry {
     readonly target: Uint8Array | undefined,
   ) {}
 
+  private text: string | undefined = undefined;
+
   /** The host name as text (invalid UTF-8 shown as U+FFFD), for messages and name translation. */
   get displayName(): string {
-    return Buffer.from(this.name).toString('utf8');
+    this.text ??= Buffer.from(this.name.buffer, this.name.byteOffset, this.name.byteLength).toString('utf8');
+    return this.text;
   }
 }
 

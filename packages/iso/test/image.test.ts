@@ -71,7 +71,7 @@ describe('IsoImage', () => {
     }
   });
 
-  it('reads the same bytes whole and in random pieces, with tiny caches', () => {
+  it('reads the same bytes whole and in random pieces, with tiny caches, synchronously and not', async () => {
     const a = IsoImage.fromDirectory(dir, { timestampMs: 0 });
     const b = IsoImage.fromDirectory(dir, { timestampMs: 0, metadataCacheBytes: 1, maxOpenFiles: 1 });
     try {
@@ -87,6 +87,9 @@ describe('IsoImage', () => {
         const piece = Buffer.alloc(len);
         b.readAt(off, piece);
         expect(piece.equals(whole.subarray(off, off + len))).toBe(true);
+        const apiece = Buffer.alloc(len);
+        await b.readAtAsync(off, apiece);
+        expect(apiece.equals(piece)).toBe(true);
       }
     } finally {
       a.close();
@@ -230,11 +233,11 @@ describe('IsoImage', () => {
     }
   });
 
-  it('writes an image file atomically and sparsely', () => {
+  it('writes an image file atomically and sparsely', async () => {
     const out = path.join(os.tmpdir(), `gk-iso-unit-${process.pid}.iso`);
     const img = IsoImage.fromDirectory(dir, { timestampMs: 0 });
     try {
-      const r = writeImageFile(img, out);
+      const r = await writeImageFile(img, out);
       expect(r.bytes).toBe(img.size);
       expect(r.dataBytes).toBeLessThan(img.size);
       expect(fs.readFileSync(out).equals(readAll(img))).toBe(true);

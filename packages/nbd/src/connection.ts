@@ -56,7 +56,9 @@ export interface ConnectionLimits {
 const ALLOCATION_CONTEXT_ID = 1;
 const ZERO_CHUNK = Buffer.alloc(1024 * 1024);
 /** Reads one connection may have running at once on the thread pool. */
-const MAX_INFLIGHT_READS = 16;
+const MAX_INFLIGHT_READS = 64;
+/** Reply bytes queued on one socket before the connection stops reading requests. */
+const MAX_QUEUED_REPLY_BYTES = 16 * 1024 * 1024;
 /** Largest block-status descriptor, a multiple of 512 below 2^32. */
 const MAX_DESCRIPTOR = 0xffff_fe00;
 
@@ -132,10 +134,13 @@ export class Connection {
     this.sock.write(b, () => pool.put(b));
   }
 
-  /** Wait while the socket's write buffer is over its high-water mark (the client is not reading). */
+  /**
+   * Stop taking requests while more than MAX_QUEUED_REPLY_BYTES of replies wait in the socket
+   * (the client is not reading). The socket's own high-water mark (16 KiB) is far below one read
+   * reply, so waiting on it would serialise the requests.
+   */
   private async drain(): Promise<void> {
-    // Ask the socket, not a flag set at write time: the 'drain' event may already have fired.
-    if (!this.sock.writableNeedDrain || this.sock.destroyed) return;
+    if (this.sock.writableLength <= MAX_QUEUED_REPLY_BYTES || this.sock.destroyed) return;
     await new Promise<void>((resolve) => {
       const done = () => {
         this.sock.off('drain', done);

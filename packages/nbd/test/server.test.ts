@@ -3,7 +3,7 @@ import { IoError, MemoryDevice, type Extent } from '@guestkit/disk';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { FileDevice, OutOfRangeError } from '@guestkit/disk';
+import { FileDevice, OutOfRangeError, SliceDevice, createQcow2, openImage } from '@guestkit/disk';
 import { NbdServer, protocol as P, withThreadPoolReads, type NbdExport } from '../src/index.js';
 import { RawClient, infoData, metaContextData } from './raw-client.js';
 
@@ -476,7 +476,7 @@ describe('NBD server behaviour', () => {
     try {
       const p = path.join(dir, 'f.raw');
       fs.writeFileSync(p, Buffer.from(pattern(300_000, 4)));
-      const dev = withThreadPoolReads(FileDevice.open(p, { write: true }), p);
+      const dev = withThreadPoolReads(FileDevice.open(p, { write: true }));
       const a = new Uint8Array(100_000);
       await dev.readAtAsync!(150_000, a);
       const b = new Uint8Array(100_000);
@@ -488,6 +488,52 @@ describe('NBD server behaviour', () => {
       await expect(dev.readAtAsync!(299_999, new Uint8Array(2))).rejects.toBeInstanceOf(OutOfRangeError);
       dev.close();
       await expect(dev.readAtAsync!(0, new Uint8Array(1))).rejects.toBeInstanceOf(IoError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('withThreadPoolReads: qcow2 (with a backing file) and partitions read the same asynchronously', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gk-nbd-q2-'));
+    try {
+      const base = path.join(dir, 'base.qcow2');
+      const top = path.join(dir, 'top.qcow2');
+      const b = createQcow2(base, { size: 4 << 20, clusterSize: 4096 });
+      b.writeAt(0, pattern(1 << 20, 1)); // backing data in the first MiB
+      b.flush();
+      b.close();
+      const t = createQcow2(top, { backingFile: base });
+      t.writeAt(512 * 1024, pattern(100_000, 2)); // overlaps the backing data
+      t.writeAt(3 << 20, pattern(5000, 3));
+      t.flush();
+      t.close();
+      const ro = withThreadPoolReads(openImage(top));
+      expect(typeof ro.readAtAsync).toBe('function');
+      const sync = openImage(top);
+      let seed = 5;
+      for (let i = 0; i < 60; i++) {
+        seed = (seed * 1103515245 + 12345) % 0x8000_0000;
+        const off = seed % ((4 << 20) - 1);
+        const len = Math.min((4 << 20) - off, 1 + (seed % 300_000));
+        const a = new Uint8Array(len);
+        const s2 = new Uint8Array(len);
+        await ro.readAtAsync!(off, a);
+        sync.readAt(off, s2);
+        expect(Buffer.from(a).equals(Buffer.from(s2)), `range ${off}+${len}`).toBe(true);
+      }
+      const part = withThreadPoolReads(new SliceDevice(openImage(top), 1 << 20, 2 << 20, { readOnly: true }));
+      const pa = new Uint8Array(1 << 20);
+      await part.readAtAsync!(0, pa);
+      const ps = new Uint8Array(1 << 20);
+      sync.readAt(1 << 20, ps);
+      expect(Buffer.from(pa).equals(Buffer.from(ps))).toBe(true);
+      await expect(part.readAtAsync!((2 << 20) - 1, new Uint8Array(2))).rejects.toBeInstanceOf(OutOfRangeError);
+      // A writable qcow2 keeps synchronous reads (its mapping may change under a read).
+      const rw = withThreadPoolReads(openImage(top, { write: true }));
+      expect(rw.readAtAsync).toBeUndefined();
+      rw.close();
+      ro.close();
+      sync.close();
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -44,7 +44,7 @@ export const diskConvertCommand: CommandModule<GlobalArgs, DiskConvertArgs> = {
     try {
       const bar = new Progress('converting', src.size, args.progress ?? c.stderrIsTTY);
       const t0 = Date.now();
-      const res = convertImage(src, args.dst, {
+      const res = await convertImage(src, args.dst, {
         format: args['output-format'],
         ...(args.compress ? { compress: true } : {}),
         ...(args['cluster-size'] ? { clusterSize: parseSize(args['cluster-size']) } : {}),

@@ -61,7 +61,7 @@ export const fishCommand: CommandModule<GlobalArgs, FishArgs> = {
       .example('guestkit fish -a win.qcow2 -m /dev/sda2 cat /Windows/win.ini : download /Windows/System32/config/SOFTWARE SOFTWARE', 'two commands in one run')
       .example('guestkit fish --rw -a win.qcow2 -m /dev/sda2 mkdir-p /Temp/x : upload setup.exe /Temp/x/setup.exe', 'write into the guest')
       .example('guestkit fish -a fat.img -m /dev/sda < script.fish', 'run a guestfish script from stdin')
-      .epilog('Commands: list-filesystems list-partitions list-devices part-list part-get-* vfs-type vfs-label vfs-uuid mount mount-ro umount umount-all mountpoints ls ll cat download find statns filesize checksum exists is-file is-dir case-sensitive-path echo; with --rw: upload write write-append touch mkdir mkdir-p rm rm-f rm-rf rmdir mv cp. A command prefixed with "-" does not stop a script when it fails.') as unknown as Argv<FishArgs>,
+      .epilog("Commands (`help` lists them, `help CMD` explains one): run inspect-os list-devices list-partitions list-filesystems part-list part-get-* vfs-type vfs-label vfs-uuid blockdev-getsize64 mount mount-ro umount umount-all mountpoints ls ll cat download copy-out tar-out find statns filesize checksum exists is-file is-dir case-sensitive-path file file-architecture lgetxattrs ntfs-3g-probe echo; with --rw: upload copy-in tar-in write write-append touch mkdir mkdir-p rm rm-f rm-rf rmdir mv cp. Paths are absolute guest paths, or win:C:\\path (drive letters through the guest MountedDevices key). A command prefixed with \"-\" does not stop a script when it fails.") as unknown as Argv<FishArgs>,
   handler: async (args) => {
     const { runFish } = await import('../fish/main.js');
     process.exitCode = await runFish(args, pendingCommands);

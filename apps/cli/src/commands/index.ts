@@ -5,6 +5,9 @@ import { inspectCommand } from './inspect.js';
 import { mkisoCommand } from './mkiso.js';
 import { serveCommand } from './serve.js';
 import { diskCommand } from './disk.js';
+import { hiveCommand } from './hive.js';
+import { winRegCommand } from './win-reg.js';
+import { customizeCommand } from './customize.js';
 
 /**
  * Every top-level command, in the order `guestkit --help` lists them. Each module is small:
@@ -19,4 +22,7 @@ export const commands: CommandModule[] = [
   serveCommand as unknown as CommandModule,
   mkisoCommand as unknown as CommandModule,
   diskCommand as unknown as CommandModule,
+  hiveCommand as unknown as CommandModule,
+  winRegCommand as unknown as CommandModule,
+  customizeCommand as unknown as CommandModule,
 ];

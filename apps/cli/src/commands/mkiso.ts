@@ -43,7 +43,9 @@ export const mkisoCommand: CommandModule<GlobalArgs, MkisoArgs> = {
       ),
   handler: async (args) => {
     const { IsoImage, writeImageFile, tempPathFor } = await import('@guestkit/iso');
+    const { Progress } = await import('../progress.js');
     const { resolve } = await import('node:path');
+    const { unlinkSync } = await import('node:fs');
     const c = ctx();
     const out = resolve(args.output);
     const boot: { bios?: string; uefi?: string; biosLoadSectors?: number; bootInfoTable?: boolean } = {};
@@ -60,12 +62,23 @@ export const mkisoCommand: CommandModule<GlobalArgs, MkisoArgs> = {
       exclude: [out, tempPathFor(out)],
       logger: c.log,
     });
+    // Interrupted: remove the partial temporary file (the previous OUT, if any, is untouched).
+    const onSignal = (sig: NodeJS.Signals) => {
+      try {
+        unlinkSync(tempPathFor(out));
+      } catch {
+        // not created yet
+      }
+      process.stderr.write(`\nguestkit: ${sig}: ${out} was not written\n`);
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
     try {
-      const showProgress = args.progress ?? c.stderrIsTTY;
-      const bar = showProgress ? progressBar(image.size) : undefined;
+      const bar = new Progress('writing', image.size, args.progress ?? c.stderrIsTTY);
       const t0 = Date.now();
-      writeImageFile(image, out, bar ? { onProgress: bar.update } : {});
-      bar?.done();
+      await writeImageFile(image, out, { onProgress: (done) => bar.update(done) });
+      bar.done();
       const s = image.summary();
       if (args.json) {
         c.out(JSON.stringify({ output: out, ...s, seconds: (Date.now() - t0) / 1000 }, null, 2) + '\n');
@@ -77,6 +90,8 @@ export const mkisoCommand: CommandModule<GlobalArgs, MkisoArgs> = {
         );
       }
     } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
       image.close();
     }
   },
@@ -91,34 +106,4 @@ function formatBytes(n: number): string {
     i++;
   }
   return `${i === 0 ? v : v.toFixed(1)} ${units[i]}`;
-}
-
-/** A one-line progress bar on stderr, redrawn at most 10 times a second. */
-function progressBar(total: number): { update: (done: number) => void; done: () => void } {
-  const t0 = Date.now();
-  let last = 0;
-  const draw = (done: number) => {
-    const frac = total > 0 ? done / total : 1;
-    const width = 30;
-    const fill = Math.round(frac * width);
-    const secs = (Date.now() - t0) / 1000;
-    const rate = secs > 0 ? done / secs : 0;
-    process.stderr.write(
-      `\r[${'#'.repeat(fill)}${' '.repeat(width - fill)}] ${(frac * 100).toFixed(0).padStart(3)}% ` +
-        `${formatBytes(done)} / ${formatBytes(total)}  ${formatBytes(rate)}/s   `,
-    );
-  };
-  return {
-    update: (done) => {
-      const now = Date.now();
-      if (now - last >= 100) {
-        last = now;
-        draw(done);
-      }
-    },
-    done: () => {
-      draw(total);
-      process.stderr.write('\n');
-    },
-  };
 }

@@ -5,7 +5,7 @@ import type { FishSession } from './session.js';
 import { byteCompare, formatStructList, formatLl, formatStatns, linuxDevNumber, posixView, type LlRow } from './format.js';
 import { downloadTo, readGuestFile } from './file-io.js';
 import { Progress } from '../progress.js';
-import { describeFile, parsePe, peArch } from './file-type.js';
+import { describeFile, tryPe } from './file-type.js';
 
 /** ntfs-3g hides the NTFS system files (MFT records 0–15: $MFT, $Bitmap, …) from directory listings. */
 function visible(fs: FileSystem, e: DirEntry): boolean {
@@ -220,8 +220,7 @@ export const readCommands: FishCommand[] = [
     run: (s, [path]) => {
       const r = s.resolve(path!, 'file-architecture');
       const size = r.fs.stat(r.path).size;
-      const pe = parsePe(headOf(r.fs, r.path, size));
-      const arch = pe && peArch(pe);
+      const arch = tryPe(headOf(r.fs, r.path, size))?.arch;
       if (!arch) throw new UsageError('FISH_UNKNOWN_ARCH', `file-architecture: ${path}: unknown architecture (not a PE executable of a known machine)`);
       s.out(arch + '\n');
     },

@@ -17,9 +17,6 @@ export async function runFish(args: FishArgs, commandWords: string[]): Promise<n
   const c = ctx();
   const images = list(args.add);
   if (images.length === 0) throw new UsageError('FISH_NO_IMAGES', 'fish: no disk image given; use -a IMAGE');
-  if (args.inspector) {
-    throw new UsageError('FISH_NO_INSPECTOR', 'fish: -i (inspection) is not available in this version; mount explicitly with -m /dev/sdaN');
-  }
   const writable = Boolean(args.rw);
   const guest = Guest.open(images, { write: writable, ...(args.format ? { format: args.format } : {}), logger: c.log, force: Boolean(args.force) });
   const session = new FishSession(guest, writable, c.out, c.outBytes, c.stderrIsTTY);
@@ -29,6 +26,12 @@ export async function runFish(args: FishArgs, commandWords: string[]): Promise<n
       return { dev: dev!, mp: mp || '/' };
     });
     mounts.sort((a, b) => a.mp.length - b.mp.length);
+    if (args.inspector) {
+      const os = session.mountInspected();
+      if (commandWords.length === 0 && process.stdin.isTTY) {
+        c.out(`\nOperating system: ${os.productName ?? os.type}\n${os.mountpoints.map((m) => `${m.device} mounted on ${m.mountpoint}`).join('\n')}\n`);
+      }
+    }
     for (const m of mounts) session.mount(m.dev, m.mp, true);
 
     const table = buildTable();

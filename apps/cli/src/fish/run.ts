@@ -5,11 +5,12 @@ import { parseLine, type ParsedLine } from './words.js';
 import { guestCommands } from './cmds-guest.js';
 import { readCommands } from './cmds-read.js';
 import { writeCommands } from './cmds-write.js';
+import { bulkCommands } from './cmds-bulk.js';
 import { exitCodeFor } from '../exit-codes.js';
 
 export function buildTable(): CommandTable {
   const t = new CommandTable();
-  t.add(...guestCommands, ...readCommands, ...writeCommands);
+  t.add(...guestCommands, ...readCommands, ...writeCommands, ...bulkCommands);
   t.add(helpCommand(t));
   return t;
 }

@@ -1,5 +1,5 @@
 import { NotFoundError, UsageError, ReadOnlyError, type FileSystem } from '@guestkit/disk';
-import type { Guest } from '@guestkit/inspector';
+import { inspectGuest, type Guest, type InspectedOs } from '@guestkit/inspector';
 
 export interface Mount {
   mountpoint: string;
@@ -24,6 +24,8 @@ export class FishSession {
   readonly mounts: Mount[] = [];
   /** Set when a write command changed something that must be flushed at the end. */
   dirty = false;
+  /** The operating system found by -i (or by the first `win:` path), for drive letters. */
+  private os: InspectedOs | undefined;
 
   constructor(
     readonly guest: Guest,
@@ -58,8 +60,53 @@ export class FishSession {
     this.mounts.length = 0;
   }
 
-  /** Resolve an absolute guest path to (filesystem, path inside it). */
+  /**
+   * Inspect the guest for its one operating system (guestfish -i): none or several is an error,
+   * as in guestfish.
+   */
+  inspectOs(): InspectedOs {
+    if (this.os) return this.os;
+    const report = inspectGuest(this.guest, { applications: false, extras: false });
+    const roots = report.operatingSystems;
+    if (roots.length === 0) {
+      throw new NotFoundError('FISH_NO_OS', 'no operating system was found on this disk (mount filesystems with -m DEVICE instead)');
+    }
+    if (roots.length > 1) {
+      throw new UsageError('FISH_MULTIBOOT', `multi-boot operating systems are not supported (roots: ${roots.map((r) => r.root).join(', ')}); mount with -m DEVICE`);
+    }
+    this.os = roots[0]!;
+    return this.os;
+  }
+
+  /** Mount the inspected operating system's filesystems at their mountpoints, shortest first. */
+  mountInspected(): InspectedOs {
+    const os = this.inspectOs();
+    const mps = [...os.mountpoints].sort((a, b) => a.mountpoint.length - b.mountpoint.length);
+    for (const m of mps) this.mount(m.device, m.mountpoint, true);
+    return os;
+  }
+
+  /**
+   * guestfish's Windows paths: "win:C:\Windows\System32" → the filesystem the drive letter maps
+   * to (through the guest's MountedDevices), backslashes as separators; without a letter, the
+   * system drive.
+   */
+  private winPath(spec: string, cmd: string): string {
+    const m = /^win:(?:([A-Za-z]):)?(.*)$/s.exec(spec)!;
+    const rest = '/' + m[2]!.replace(/\\/g, '/').replace(/^\/+/, '');
+    if (!m[1]) return rest;
+    const os = this.inspectOs();
+    const letter = m[1].toUpperCase();
+    const map = os.driveMappings.find((d) => d.letter.toUpperCase() === letter);
+    if (!map) throw new NotFoundError('FISH_NO_DRIVE', `${cmd}: drive '${m[1].toLowerCase()}:' not found`);
+    const mount = this.mounts.find((x) => x.device === map.device);
+    if (!mount) throw new UsageError('FISH_DRIVE_NOT_MOUNTED', `${cmd}: drive ${letter}: is ${map.device}, which is not mounted`);
+    return collapse((mount.mountpoint === '/' ? '' : mount.mountpoint) + rest);
+  }
+
+  /** Resolve an absolute guest path (or a win: path) to (filesystem, path inside it). */
   resolve(guestPath: string, cmd: string): Resolved {
+    if (/^win:/i.test(guestPath)) guestPath = this.winPath('win:' + guestPath.slice(4), cmd);
     if (!guestPath.startsWith('/')) {
       throw new UsageError('FISH_RELATIVE_PATH', `${cmd}: ${guestPath}: path must start with a / character`);
     }

@@ -19,15 +19,25 @@ export interface CachedDeviceOptions {
 }
 
 interface Block {
-  data: Uint8Array;
+  /** Slot in the slab. */
+  slot: number;
+  /** Valid bytes (the last block of the device may be short). */
+  len: number;
   dirty: boolean;
 }
+
+/** Slab memory is allocated in chunks of this many bytes (at least one block) as the cache fills. */
+const SLAB_CHUNK = 4 * 1024 * 1024;
 
 /**
  * An LRU cache of aligned blocks over any device, for metadata-heavy layers (MFT records, FAT
  * sectors, hive bins through partitions and qcow2). Reads fetch every run of missing blocks with
  * one base read. Writes are write-back: blocks are patched in memory, marked dirty, and written
  * to the base on eviction or flush() (in ascending order, adjacent dirty blocks coalesced).
+ *
+ * Block memory comes from a slab of fixed slots (grown in 4 MiB chunks up to maxBytes and
+ * reused on eviction), so a stream of misses does not allocate and the garbage collector stays
+ * out of the way.
  */
 export class CachedDevice implements BlockDevice {
   readonly name: string;
@@ -39,6 +49,12 @@ export class CachedDevice implements BlockDevice {
   private readonly dirty = new Set<number>();
   private readonly bypass: number;
   private readonly ownsBase: boolean;
+  private readonly capacity: number;
+  private readonly chunks: Uint8Array[] = [];
+  private readonly slotsPerChunk: number;
+  private readonly freeSlots: number[] = [];
+  private slotCount = 0;
+  private scratch = new Uint8Array(0);
   /** Statistics (tests, benchmarks). */
   readonly stats = { hits: 0, misses: 0, baseReads: 0, baseWrites: 0 };
 
@@ -55,18 +71,41 @@ export class CachedDevice implements BlockDevice {
     this.readOnly = base.readOnly;
     this.bypass = opts.bypassBytes ?? Math.max(bs, Math.floor(max / 4));
     this.ownsBase = opts.ownsBase ?? true;
+    this.capacity = Math.floor(max / bs);
+    this.slotsPerChunk = Math.max(1, Math.floor(SLAB_CHUNK / bs));
     this.cache = new LRUCache<number, Block>({
-      maxSize: max,
-      sizeCalculation: (b) => b.data.length,
-      // Write-back on eviction: a dirty block leaving the cache goes to the base first.
+      max: this.capacity,
+      // Write-back on eviction: a dirty block leaving the cache goes to the base first; its slot is reused.
       dispose: (b, index, reason) => {
-        if (b.dirty && (reason === 'evict' || reason === 'delete')) {
-          this.writeBlock(index, b.data);
+        if (reason === 'set') return;
+        if (b.dirty) {
+          this.writeBlock(index, this.view(b.slot, b.len));
           b.dirty = false;
           this.dirty.delete(index);
         }
+        this.freeSlots.push(b.slot);
       },
     });
+  }
+
+  private view(slot: number, len: number): Uint8Array {
+    const chunk = this.chunks[Math.floor(slot / this.slotsPerChunk)]!;
+    const off = (slot % this.slotsPerChunk) * this.blockSize;
+    return chunk.subarray(off, off + len);
+  }
+
+  /** A free slot: from the free list, a new slab chunk, or by evicting the least recently used block. */
+  private takeSlot(): number {
+    const s = this.freeSlots.pop();
+    if (s !== undefined) return s;
+    if (this.slotCount < this.capacity) {
+      if (this.slotCount % this.slotsPerChunk === 0) {
+        this.chunks.push(new Uint8Array(Math.min(this.slotsPerChunk, this.capacity - this.slotCount) * this.blockSize));
+      }
+      return this.slotCount++;
+    }
+    this.cache.pop(); // dispose() returns its slot
+    return this.freeSlots.pop()!;
   }
 
   private blockLen(index: number): number {
@@ -76,6 +115,15 @@ export class CachedDevice implements BlockDevice {
   private writeBlock(index: number, data: Uint8Array): void {
     this.base.writeAt(index * this.blockSize, data);
     this.stats.baseWrites++;
+  }
+
+  /** Insert block `index` with `data` (copied into a slot). */
+  private insert(index: number, data: Uint8Array, dirty: boolean): Block {
+    const slot = this.takeSlot();
+    this.view(slot, data.length).set(data);
+    const b: Block = { slot, len: data.length, dirty };
+    this.cache.set(index, b);
+    return b;
   }
 
   readAt(offset: number, dst: Uint8Array): void {
@@ -89,7 +137,7 @@ export class CachedDevice implements BlockDevice {
       const b = this.cache.get(i);
       if (b) {
         this.stats.hits++;
-        this.copyOut(i, b.data, offset, dst);
+        this.copyOut(i, this.view(b.slot, b.len), offset, dst);
         i++;
         continue;
       }
@@ -99,14 +147,37 @@ export class CachedDevice implements BlockDevice {
       this.stats.misses += j - i + 1;
       const runOff = i * bs;
       const runLen = Math.min((j + 1) * bs, this.size) - runOff;
-      const buf = new Uint8Array(runLen);
-      this.base.readAt(runOff, buf);
       this.stats.baseReads++;
-      const keep = runLen < this.bypass;
-      for (let k = i; k <= j; k++) {
-        const data = buf.subarray((k - i) * bs, (k - i) * bs + this.blockLen(k));
-        this.copyOut(k, data, offset, dst);
-        if (keep) this.cache.set(k, { data, dirty: false });
+      if (runLen >= this.bypass) {
+        // Big read: straight into dst where it overlaps, without caching.
+        if (runOff >= offset && runOff + runLen <= offset + dst.length) {
+          this.base.readAt(runOff, dst.subarray(runOff - offset, runOff - offset + runLen));
+        } else {
+          const tmp = new Uint8Array(runLen);
+          this.base.readAt(runOff, tmp);
+          for (let k = i; k <= j; k++) this.copyOut(k, tmp.subarray((k - i) * bs, (k - i) * bs + this.blockLen(k)), offset, dst);
+        }
+      } else if (i === j) {
+        // One block (the common case for random access): read straight into its slot.
+        const slot = this.takeSlot();
+        const v = this.view(slot, runLen);
+        try {
+          this.base.readAt(runOff, v);
+        } catch (e) {
+          this.freeSlots.push(slot);
+          throw e;
+        }
+        this.cache.set(i, { slot, len: runLen, dirty: false });
+        this.copyOut(i, v, offset, dst);
+      } else {
+        if (this.scratch.length < runLen) this.scratch = new Uint8Array(runLen);
+        const tmp = this.scratch.subarray(0, runLen);
+        this.base.readAt(runOff, tmp);
+        for (let k = i; k <= j; k++) {
+          const data = tmp.subarray((k - i) * bs, (k - i) * bs + this.blockLen(k));
+          this.copyOut(k, data, offset, dst);
+          this.insert(k, data, false);
+        }
       }
       i = j + 1;
     }
@@ -134,17 +205,23 @@ export class CachedDevice implements BlockDevice {
       const to = Math.min(offset + src.length, bOff + len);
       let b = this.cache.get(i);
       if (!b) {
-        const data = new Uint8Array(len);
+        const slot = this.takeSlot();
+        const v = this.view(slot, len);
         if (from > bOff || to < bOff + len) {
-          this.base.readAt(bOff, data);
+          try {
+            this.base.readAt(bOff, v);
+          } catch (e) {
+            this.freeSlots.push(slot);
+            throw e;
+          }
           this.stats.baseReads++;
         }
-        b = { data, dirty: false };
+        b = { slot, len, dirty: false };
+        this.cache.set(i, b);
       }
-      b.data.set(src.subarray(from - offset, to - offset), from - bOff);
+      this.view(b.slot, b.len).set(src.subarray(from - offset, to - offset), from - bOff);
       b.dirty = true;
       this.dirty.add(i);
-      this.cache.set(i, b);
     }
   }
 
@@ -158,7 +235,7 @@ export class CachedDevice implements BlockDevice {
       const parts: Uint8Array[] = [];
       for (let x = k; x <= m; x++) {
         const b = this.cache.peek(indices[x]!)!;
-        parts.push(b.data);
+        parts.push(this.view(b.slot, b.len));
       }
       const joined = parts.length === 1 ? parts[0]! : Buffer.concat(parts);
       this.base.writeAt(indices[k]! * this.blockSize, joined);
@@ -189,6 +266,9 @@ export class CachedDevice implements BlockDevice {
   close(): void {
     this.flush();
     this.cache.clear();
+    this.chunks.length = 0;
+    this.freeSlots.length = 0;
+    this.slotCount = 0;
     if (this.ownsBase) this.base.close();
   }
 }

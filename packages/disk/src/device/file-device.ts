@@ -58,6 +58,11 @@ export class FileDevice implements BlockDevice {
     return this._size;
   }
 
+  /** The open file descriptor, for asynchronous I/O by copy helpers (throws when closed). */
+  descriptor(): number {
+    return this.handle();
+  }
+
   private handle(): number {
     if (this.fd === undefined) throw new IoError('CLOSED', `${this.name}: device is closed`);
     return this.fd;

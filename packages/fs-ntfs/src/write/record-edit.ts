@@ -2,7 +2,7 @@ import { ByteWriter, FormatError, encodeUtf16le } from '@guestkit/disk/binary';
 import { NtfsCode } from '../errors.js';
 import { ATTR, AttrType, FILE_REC } from '../layout/mft-record.js';
 import type { MftRecord } from '../record/mft-record.js';
-import { encodeRunlist, type Run } from '../runlist/runlist.js';
+import { coalesceRuns, encodeRunlist, type Run } from '../runlist/runlist.js';
 
 
 const align8 = (n: number) => (n + 7) & ~7;
@@ -44,7 +44,7 @@ export interface NonResidentSpec {
 /** Build a non-resident (uncompressed) attribute extent. */
 export function nonResidentAttr(type: number, name: string, s: NonResidentSpec): AttrBlob {
   const nm = encodeUtf16le(name);
-  const mp = encodeRunlist(s.runs);
+  const mp = encodeRunlist(coalesceRuns(s.runs));
   const mpOffset = align8(ATTR.NONRESIDENT_HEADER + nm.length);
   const len = align8(mpOffset + mp.length);
   const w = ByteWriter.alloc(len);
@@ -58,7 +58,7 @@ export function nonResidentAttr(type: number, name: string, s: NonResidentSpec):
 
 /** Size a non-resident extent would take in a record, for fitting decisions. */
 export function nonResidentSize(name: string, runs: readonly Run[]): number {
-  return align8(align8(ATTR.NONRESIDENT_HEADER + name.length * 2) + encodeRunlist(runs).length);
+  return align8(align8(ATTR.NONRESIDENT_HEADER + name.length * 2) + encodeRunlist(coalesceRuns(runs)).length);
 }
 
 /**

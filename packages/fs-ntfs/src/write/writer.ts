@@ -312,8 +312,9 @@ export class NtfsWriter {
     const vcnUnit = blockSize >= this.cs ? this.cs : 512;
     const root = toEdit(rootVal.slice(), INDEX_ROOT.header, `record ${dirN} $INDEX_ROOT`, -1);
     const self = this;
-    const dirIdx = () => new DirectoryIndex(vol, vol.view(dirN));
-    let alloc: { runs: Run[]; size: number } | undefined;
+    let dirIdxCache: DirectoryIndex | undefined;
+    const dirIdx = () => (dirIdxCache ??= new DirectoryIndex(vol, vol.view(dirN)));
+    let alloc: { runs: Run[]; size: number; allocated: number } | undefined;
     let bitmap: Uint8Array | undefined;
     const loadAlloc = () => {
       if (alloc) return;
@@ -321,12 +322,12 @@ export class NtfsWriter {
       const b = dirRec.find(AttrType.Bitmap, I30);
       if (a && b) {
         const st = blobNr(a, vol.clusterCount);
-        alloc = { runs: st.runs, size: st.dataSize };
+        alloc = { runs: st.runs, size: st.dataSize, allocated: st.allocatedSize };
         bitmap = blobIsResident(b) ? blobValue(b).slice() : vol.readAll(vol.view(dirN), AttrType.Bitmap, I30)!;
       } else if (a || b || vol.view(dirN).attrList) {
         throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: its index allocation lives in an extension record; editing it is not supported`, { record: dirN });
       } else {
-        alloc = { runs: [], size: 0 };
+        alloc = { runs: [], size: 0, allocated: 0 };
         bitmap = new Uint8Array(8);
       }
     };
@@ -350,13 +351,18 @@ export class NtfsWriter {
         let bit = 0;
         while (bit < bitmap!.length * 8 && bitmap![bit >>> 3]! & (1 << (bit & 7))) bit++;
         const need = (bit + 1) * blockSize;
-        if (need > alloc!.size) {
-          const clusters = Math.ceil(Math.max(blockSize, need - alloc!.size) / self.cs);
-          const vcn = alloc!.runs.length ? alloc!.runs[alloc!.runs.length - 1]!.vcn + alloc!.runs[alloc!.runs.length - 1]!.length : 0;
+        if (need > alloc!.allocated) {
+          const clusters = Math.ceil((need - alloc!.allocated) / self.cs);
+          const vcn = alloc!.allocated / self.cs;
           const last = alloc!.runs[alloc!.runs.length - 1];
-          alloc!.runs.push(...self.allocRuns(clusters, vcn, last ? last.lcn + last.length : 0));
-          alloc!.size = (vcn + clusters) * self.cs;
+          const got = self.allocRuns(clusters, vcn, last ? last.lcn + last.length : 0);
+          // zero the new clusters: block slots not used yet must not hold stale data
+          // (sleuthkit parses every slot of the allocation)
+          for (const g of got) self.writeDevice(g.lcn * self.cs, new Uint8Array(g.length * self.cs));
+          alloc!.runs.push(...got);
+          alloc!.allocated = (vcn + clusters) * self.cs;
         }
+        alloc!.size = Math.max(alloc!.size, need);
         if (bit >>> 3 >= bitmap!.length) {
           const nb = new Uint8Array(bitmap!.length + 8);
           nb.set(bitmap!);
@@ -373,10 +379,10 @@ export class NtfsWriter {
     };
     const ed = new IndexEditor(root, store, vol.upcase, `directory record ${dirN}`);
     const finish = () => {
+      if ([...ed.nodes.values()].some((nd) => nd.dirty)) loadAlloc();
       // blocks
       for (const node of ed.nodes.values()) {
         if (!node.dirty) continue;
-        loadAlloc();
         let usn = 1;
         try {
           const old = dirIdx().node(node.vcn);
@@ -388,7 +394,8 @@ export class NtfsWriter {
       }
       if (alloc && alloc.runs.length) {
         const a = dirRec.find(AttrType.IndexAllocation, I30);
-        const spec = { runs: alloc.runs, lowestVcn: 0, highestVcn: alloc.size / this.cs - 1, allocatedSize: alloc.size, dataSize: alloc.size, initializedSize: alloc.size };
+        // like ntfs-3g: the whole allocation is initialized data; $BITMAP says which blocks are used
+        const spec = { runs: alloc.runs, lowestVcn: 0, highestVcn: alloc.allocated / this.cs - 1, allocatedSize: alloc.allocated, dataSize: alloc.allocated, initializedSize: alloc.allocated };
         const blob = nonResidentAttr(AttrType.IndexAllocation, I30, spec);
         if (a) dirRec.replace(a, blob);
         else dirRec.add(blob);
@@ -406,7 +413,7 @@ export class NtfsWriter {
         dirRec.replace(dirRec.find(AttrType.IndexRoot, I30)!, residentAttr(AttrType.IndexRoot, I30, encodeRoot(root, blockSize, this.cs)));
       }
       if (!dirRec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `directory record ${dirN}: its index attributes no longer fit the record`, { record: dirN });
-      this.allocFor.set(dirN, alloc ? alloc.runs : []);
+      if (alloc) this.allocFor.set(dirN, alloc.runs);
       this.touchedDirs.add(dirN);
     };
     return { ed, finish };

@@ -7,7 +7,7 @@ import { RegType } from '../layout/value-types.js';
 import { DEFAULT_LIMITS, type HiveLimits } from '../limits.js';
 import type { HiveImage } from './hive-image.js';
 import { absRef, badRef, badType, needCell, overflow } from './cell-ref.js';
-import { decodeName, decodeNameRange, namesEqual, upcaseName } from './names.js';
+import { decodeName, decodeNameRange, upcaseName } from './names.js';
 import { decodeRegValue, decodeRegString, decodeMultiSz, type RegValue } from './value-decode.js';
 
 /** Subkey indexes kept at once (a bound on memory for long-running readers). */
@@ -180,7 +180,7 @@ export class HiveReader {
       return [];
     }
     const out: NodeRef[] = [];
-    const state = { blocks: 0, seen: new Set<number>() };
+    const state: { blocks: number; seen: Set<number> | undefined } = { blocks: 0, seen: undefined };
     this.collect(n, list, out, count, 0, state);
     if (out.length !== count) {
       if (!this.unsafe) {
@@ -193,19 +193,23 @@ export class HiveReader {
     return out;
   }
 
-  private collect(owner: number, list: number, out: NodeRef[], limit: number, depth: number, st: { blocks: number; seen: Set<number> }): void {
+  private collect(owner: number, list: number, out: NodeRef[], limit: number, depth: number, st: { blocks: number; seen: Set<number> | undefined }): void {
     const img = this.image;
     if (++st.blocks > this.limits.maxSubkeys) {
       throw new LimitError(HiveCode.Limit, `${img.name}: subkey lists of the key at ${hex(owner)} use more than ${this.limits.maxSubkeys} list cells`, {
         where: img.name, offset: owner, limit: 'maxSubkeys',
       });
     }
-    if (st.seen.has(list)) {
-      throw new LoopError(HiveCode.Cycle, `${img.name}: subkey list at ${hex(list)} is referenced twice below the key at ${hex(owner)}`, {
-        where: img.name, offset: list, owner,
-      });
+    // The visited set is only needed below an index root (a lone leaf cannot repeat itself).
+    if (depth > 0 || st.seen) {
+      if (!st.seen) st.seen = new Set<number>();
+      if (st.seen.has(list)) {
+        throw new LoopError(HiveCode.Cycle, `${img.name}: subkey list at ${hex(list)} is referenced twice below the key at ${hex(owner)}`, {
+          where: img.name, offset: list, owner,
+        });
+      }
+      st.seen.add(list);
     }
-    st.seen.add(list);
     const v = img.view;
     const dl = img.dataLen(list);
     if (dl < LIST.SIZE) throw overflow(img, list, 'subkey list', LIST.SIZE, dl);
@@ -436,10 +440,37 @@ export class HiveReader {
 
   /** The value with this name (case-insensitive; "" = the default value), or undefined. */
   value(n: NodeRef, name: string): ValueRef | undefined {
-    for (const v of this.values(n)) {
-      if (namesEqual(this.valueName(v), name)) return v;
+    const i = this.valueIndexOf(n, name);
+    return i < 0 ? undefined : this.values(n)[i];
+  }
+
+  /** Per-key index of value positions by upper-cased name (built on first use, kept by writers). */
+  private readonly valueIndexes = new Map<number, Map<string, number>>();
+
+  /** Position of the named value in the key's value list, or -1. */
+  protected valueIndexOf(n: NodeRef, name: string): number {
+    let idx = this.valueIndexes.get(n);
+    if (!idx) {
+      idx = new Map();
+      const vals = this.values(n);
+      for (let i = 0; i < vals.length; i++) {
+        const k = upcaseName(this.valueName(vals[i]!));
+        if (!idx.has(k)) idx.set(k, i);
+      }
+      if (this.valueIndexes.size >= MAX_CACHED_INDEXES) this.valueIndexes.clear();
+      this.valueIndexes.set(n, idx);
     }
-    return undefined;
+    return idx.get(upcaseName(name)) ?? -1;
+  }
+
+  /** Forget the value index of a key (after its value list changed). */
+  protected dropValueIndex(n: number): void {
+    this.valueIndexes.delete(n);
+  }
+
+  /** Record a value appended at position `i`, if the key's index exists. */
+  protected noteValueAdded(n: number, name: string, i: number): void {
+    this.valueIndexes.get(n)?.set(upcaseName(name), i);
   }
 
   /** Raw name bytes and encoding of a value. */

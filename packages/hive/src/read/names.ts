@@ -33,7 +33,11 @@ export function upcaseUnit(c: number): number {
 }
 
 /** Upper-case a name code unit by code unit (length is preserved). */
+const ASCII = /^[\x00-\x7f]*$/;
+
 export function upcaseName(s: string): string {
+  // For ASCII, Windows and String#toUpperCase agree (only a-z change).
+  if (ASCII.test(s)) return s.toUpperCase();
   const t = upcaseTable();
   let out = '';
   let changed = false;

@@ -18,6 +18,9 @@ function rawBytes(n: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset, b.length);
 }
 
+/** Strings at least this long are copied by Node's native Latin-1 writer instead of a JS loop. */
+const NATIVE_LATIN1 = 32;
+
 /**
  * Pair tables for hexJoined: two input bytes a,b become the six output bytes "aa,bb," written
  * as three 16-bit stores (little-endian hosts only; see LE).
@@ -46,6 +49,7 @@ export class ByteSink {
     this.flushAt = chunkSize;
     this.buf = rawBytes(out ? chunkSize + 4096 : Math.max(1 << 16, sizeHint));
     this.buf16 = new Uint16Array(this.buf.buffer, 0, this.buf.length >>> 1);
+    this.native = Buffer.from(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   }
 
   private room(n: number): void {
@@ -64,7 +68,11 @@ export class ByteSink {
   private setBuf(b: Uint8Array): void {
     this.buf = b;
     this.buf16 = new Uint16Array(b.buffer, 0, b.length >>> 1);
+    this.native = Buffer.from(b.buffer, b.byteOffset, b.length);
   }
+
+  /** A Buffer over the same memory, for Node's native string writers. */
+  private native: Buffer;
 
   /** Hand the buffered bytes on (no-op when collecting in memory). */
   flush(): void {
@@ -82,6 +90,11 @@ export class ByteSink {
   latin1(s: string): void {
     const n = s.length;
     this.room(n);
+    if (n >= NATIVE_LATIN1) {
+      this.pos += this.native.write(s, this.pos, n, 'latin1');
+      this.maybeFlush();
+      return;
+    }
     const b = this.buf;
     let p = this.pos;
     for (let i = 0; i < n; i++) b[p++] = s.charCodeAt(i);
@@ -91,8 +104,9 @@ export class ByteSink {
 
   /** UTF-8 (lone surrogates become U+FFFD, as Node encodes them). */
   utf8(s: string): void {
-    const bytes = Buffer.from(s, 'utf8');
-    this.bytes(bytes);
+    this.room(s.length * 3);
+    this.pos += this.native.write(s, this.pos, this.buf.length - this.pos, 'utf8');
+    this.maybeFlush();
   }
 
   /**

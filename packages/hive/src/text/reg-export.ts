@@ -87,115 +87,187 @@ function writeReg(hive: HiveReader, key: string | NodeRef, sink: ByteSink, opts:
     throw new UsageError(HiveCode.NotFound, `${hive.image.name}: ${key}: path not found in this hive`, { path: key });
   }
   if (opts.header !== false) sink.latin1(HEADER);
-  const perl = opts.encoding !== 'utf8';
-  const text = (s: string) => (perl ? sink.perl(s) : sink.utf8(s));
-  let prefix = opts.prefix;
-  if (prefix !== undefined && prefix.endsWith('\\')) prefix = prefix.slice(0, -1);
-  const maxDepth = opts.maxDepth !== undefined && opts.maxDepth >= 0 ? opts.maxDepth : Infinity;
-  const unsafe = hive.unsafe;
-  const limits = hive.limits;
-  const warn = (obj: Record<string, unknown>, msg: string) => hive.image.log.warn({ hive: hive.image.name, ...obj }, msg);
+  new RegWriter(hive, sink, opts).run(start);
+}
 
-  const stack: Frame[] = [{ node: start, depth: 0, parentPath: undefined, parent: undefined, name: undefined, parentWide: false }];
-  const span: DataSpan = { buf: hive.image.buf, off: 0, len: 0 };
-  const put = (s: string, wide: boolean) => (wide && perl ? sink.utf8(s) : perl ? sink.latin1(s) : sink.utf8(s));
-  const ancestors: number[] = [];
-  const onPath = new Set<number>();
-  let count = 0;
-  while (stack.length > 0) {
-    const f = stack.pop()!;
-    if (f.depth >= maxDepth) continue;
-    while (ancestors.length > f.depth) onPath.delete(ancestors.pop()!);
-    if (onPath.has(f.node)) {
-      if (!unsafe) throw new LoopError(HiveCode.Cycle, `${hive.image.name}: key at ${hex(f.node)} is its own ancestor`, { where: hive.image.name, offset: f.node });
-      warn({ offset: f.node }, 'key is its own ancestor: skipped (unsafe)');
-      continue;
+/**
+ * The export loop, split into small methods: V8 optimizes small hot functions quickly, which
+ * matters for a CLI that runs once (a single huge loop stays interpreted for a long time).
+ */
+class RegWriter {
+  private readonly perl: boolean;
+  private readonly prefix: string | undefined;
+  private readonly maxDepth: number;
+  private readonly unsafe: boolean;
+  private readonly printable: boolean;
+  private readonly stack: Frame[] = [];
+  private readonly ancestors: number[] = [];
+  private readonly onPath = new Set<number>();
+  private count = 0;
+  /** Reused value records (no allocation per value once warmed up). */
+  private readonly pool: ValueRec[] = [];
+  private readonly vals: ValueRec[] = [];
+
+  constructor(private readonly hive: HiveReader, private readonly sink: ByteSink, opts: RegExportOptions) {
+    this.perl = opts.encoding !== 'utf8';
+    let prefix = opts.prefix;
+    if (prefix !== undefined && prefix.endsWith('\\')) prefix = prefix.slice(0, -1);
+    this.prefix = prefix;
+    this.maxDepth = opts.maxDepth !== undefined && opts.maxDepth >= 0 ? opts.maxDepth : Infinity;
+    this.unsafe = hive.unsafe;
+    this.printable = Boolean(opts.unsafePrintableStrings);
+  }
+
+  private warn(obj: Record<string, unknown>, msg: string): void {
+    this.hive.image.log.warn({ hive: this.hive.image.name, ...obj }, msg);
+  }
+
+  run(start: NodeRef): void {
+    const stack = this.stack;
+    stack.push({ node: start, depth: 0, parentPath: undefined, parent: undefined, name: undefined, parentWide: false });
+    while (stack.length > 0) {
+      const f = stack.pop()!;
+      if (f.depth >= this.maxDepth || !this.enter(f)) continue;
+      const { path, wide } = this.emitKey(f);
+      this.emitValues(f.node, path);
+      this.pushChildren(f, path, wide);
     }
-    if (++count > limits.maxWalkNodes) {
+  }
+
+  /** Cycle, count and depth checks; false when the key is skipped (unsafe). */
+  private enter(f: Frame): boolean {
+    const hive = this.hive;
+    const anc = this.ancestors;
+    while (anc.length > f.depth) this.onPath.delete(anc.pop()!);
+    if (this.onPath.has(f.node)) {
+      if (!this.unsafe) throw new LoopError(HiveCode.Cycle, `${hive.image.name}: key at ${hex(f.node)} is its own ancestor`, { where: hive.image.name, offset: f.node });
+      this.warn({ offset: f.node }, 'key is its own ancestor: skipped (unsafe)');
+      return false;
+    }
+    const limits = hive.limits;
+    if (++this.count > limits.maxWalkNodes) {
       throw new LimitError(HiveCode.Limit, `${hive.image.name}: more than ${limits.maxWalkNodes} keys exported`, { where: hive.image.name, limit: 'maxWalkNodes' });
     }
     if (f.depth > limits.maxDepth) {
       throw new LimitError(HiveCode.Limit, `${hive.image.name}: keys nested deeper than ${limits.maxDepth} levels`, { where: hive.image.name, limit: 'maxDepth', offset: f.node });
     }
-    ancestors.push(f.node);
-    onPath.add(f.node);
+    anc.push(f.node);
+    this.onPath.add(f.node);
+    return true;
+  }
 
-    const path = canonicalPath(hive, f);
-    const pathWide = f.parentPath !== undefined && f.name !== undefined && canonicalFromTraversal(hive, f)
-      ? f.parentWide || WIDE.test(f.name)
-      : WIDE.test(path);
+  /** "[PREFIX\\path]" — Perl prints the path as Latin-1 unless a character is wider. */
+  private emitKey(f: Frame): { path: string; wide: boolean } {
+    const sink = this.sink;
+    const fromTraversal = canonicalFromTraversal(this.hive, f);
+    let path: string;
+    let wide: boolean;
+    if (fromTraversal && f.name !== undefined) {
+      path = f.parentPath === '\\' ? `\\${f.name}` : `${f.parentPath}\\${f.name}`;
+      wide = f.parentWide || WIDE.test(f.name);
+    } else {
+      path = canonicalPath(this.hive, f);
+      wide = WIDE.test(path);
+    }
     sink.latin1('[');
-    if (prefix !== undefined) sink.utf8(prefix);
-    put(path, pathWide);
+    if (this.prefix !== undefined) sink.utf8(this.prefix);
+    if (wide || !this.perl) sink.utf8(path);
+    else sink.latin1(path);
     sink.latin1(']\n');
+    return { path, wide };
+  }
 
-    // Values, sorted by name.
-    let vals: ValueRec[] = [];
-    let refs: ValueRef[] = [];
+  private text(s: string): void {
+    if (this.perl) this.sink.perl(s);
+    else this.sink.utf8(s);
+  }
+
+  private emitValues(node: NodeRef, path: string): void {
+    const hive = this.hive;
+    let refs: ValueRef[];
     try {
-      refs = hive.values(f.node);
+      refs = hive.values(node);
     } catch (e) {
-      if (!unsafe || !(e instanceof GuestError)) throw e;
-      warn({ path, error: e.message }, 'failed to read node values');
+      if (!this.unsafe || !(e instanceof GuestError)) throw e;
+      this.warn({ path, error: e.message }, 'failed to read node values');
+      refs = [];
     }
-    for (const v of refs) {
+    const vals = this.vals;
+    vals.length = 0;
+    const pool = this.pool;
+    for (let i = 0; i < refs.length; i++) {
+      let rec = pool[vals.length];
+      if (rec === undefined) {
+        rec = { name: '', type: 0, buf: hive.image.buf, off: 0, len: 0 };
+        pool.push(rec);
+      }
       try {
-        vals.push(hive.readValue(v, { name: '', type: 0, buf: span.buf, off: 0, len: 0 }));
+        hive.readValue(refs[i]!, rec);
       } catch (e) {
-        if (!unsafe || !(e instanceof GuestError)) throw e;
-        warn({ path, value: v, error: e.message }, 'skipping unreadable value');
+        if (!this.unsafe || !(e instanceof GuestError)) throw e;
+        this.warn({ path, value: refs[i], error: e.message }, 'skipping unreadable value');
+        continue;
       }
+      vals.push(rec);
     }
-    if (vals.length > 1) vals = sortByName(vals);
-    for (const v of vals) {
-      const name = v.name;
-      if (name === '') sink.latin1('@=');
-      else {
-        sink.latin1('"');
-        text(name.indexOf('\\') < 0 && name.indexOf('"') < 0 ? name : name.replace(/\\/g, '\\\\').replace(/"/g, '\\"'));
-        sink.latin1('"=');
-      }
-      const b = v.buf;
-      const o = v.off;
-      if (v.type === 4 && v.len === 4) {
-        const n = b[o]! + b[o + 1]! * 0x100 + b[o + 2]! * 0x10000 + b[o + 3]! * 0x1000000;
-        const h = n.toString(16);
-        sink.latin1(DWORD_PREFIX[8 - h.length]! + h + '\n');
-      } else if (opts.unsafePrintableStrings && (v.type === 1 || v.type === 2)) {
-        let s = perlDecodeUtf16le(b.subarray(o, o + v.len));
-        if (s.endsWith('\0')) s = s.slice(0, -1);
-        else if (s.endsWith('\0\n')) s = s.slice(0, -2) + '\n';
-        s = s.replace(/"/g, '\\"');
-        text(`str(${v.type.toString(16)}):"${s}"\n`);
-      } else {
-        sink.latin1(v.type < 16 ? HEX_TYPE[v.type]! : `hex(${v.type.toString(16)}):`);
-        sink.hexRange(b, o, v.len);
-        sink.latin1('\n');
-      }
-    }
-    sink.latin1('\n');
+    if (vals.length > 1) sortByName(vals);
+    for (let i = 0; i < vals.length; i++) this.emitValue(vals[i]!);
+    this.sink.latin1('\n');
+  }
 
-    // Children, sorted by name, pushed in reverse so the smallest is visited first.
-    let kids: NodeRef[] = [];
+  private emitValue(v: ValueRec): void {
+    const sink = this.sink;
+    const name = v.name;
+    if (name === '') sink.latin1('@=');
+    else {
+      sink.latin1('"');
+      this.text(name.indexOf('\\') < 0 && name.indexOf('"') < 0 ? name : name.replace(/\\/g, '\\\\').replace(/"/g, '\\"'));
+      sink.latin1('"=');
+    }
+    const b = v.buf;
+    const o = v.off;
+    if (v.type === 4 && v.len === 4) {
+      const n = b[o]! + b[o + 1]! * 0x100 + b[o + 2]! * 0x10000 + b[o + 3]! * 0x1000000;
+      const h = n.toString(16);
+      sink.latin1(DWORD_PREFIX[8 - h.length]! + h + '\n');
+    } else if (this.printable && (v.type === 1 || v.type === 2)) {
+      let s = perlDecodeUtf16le(b.subarray(o, o + v.len));
+      if (s.endsWith('\0')) s = s.slice(0, -1);
+      else if (s.endsWith('\0\n')) s = s.slice(0, -2) + '\n';
+      s = s.replace(/"/g, '\\"');
+      this.text(`str(${v.type.toString(16)}):"${s}"\n`);
+    } else {
+      sink.latin1(v.type < 16 ? HEX_TYPE[v.type]! : `hex(${v.type.toString(16)}):`);
+      sink.hexRange(b, o, v.len);
+      sink.latin1('\n');
+    }
+  }
+
+  /** Subkeys sorted by name, pushed in reverse so the smallest is visited first. */
+  private pushChildren(f: Frame, path: string, wide: boolean): void {
+    const hive = this.hive;
+    let kids: NodeRef[];
     try {
       kids = hive.children(f.node);
     } catch (e) {
-      if (!unsafe || !(e instanceof GuestError)) throw e;
-      warn({ path, error: e.message }, 'could not get children');
+      if (!this.unsafe || !(e instanceof GuestError)) throw e;
+      this.warn({ path, error: e.message }, 'could not get children');
+      return;
     }
-    if (kids.length === 0 || f.depth + 1 >= maxDepth) continue;
+    if (kids.length === 0 || f.depth + 1 >= this.maxDepth) return;
     const named: { node: NodeRef; name: string }[] = [];
-    for (const k of kids) {
+    for (let i = 0; i < kids.length; i++) {
       try {
-        named.push({ node: k, name: hive.nodeName(k) });
+        named.push({ node: kids[i]!, name: hive.nodeName(kids[i]!) });
       } catch (e) {
-        if (!unsafe || !(e instanceof GuestError)) throw e;
-        warn({ path, child: k, error: e.message }, 'skipping child with unreadable name');
+        if (!this.unsafe || !(e instanceof GuestError)) throw e;
+        this.warn({ path, child: kids[i], error: e.message }, 'skipping child with unreadable name');
       }
     }
-    const sorted = named.length > 1 ? sortByName(named) : named;
-    for (let i = sorted.length - 1; i >= 0; i--) {
-      stack.push({ node: sorted[i]!.node, depth: f.depth + 1, parentPath: path, parent: f.node, name: sorted[i]!.name, parentWide: pathWide });
+    if (named.length > 1) sortByName(named);
+    const depth = f.depth + 1;
+    for (let i = named.length - 1; i >= 0; i--) {
+      this.stack.push({ node: named[i]!.node, depth, parentPath: path, parent: f.node, name: named[i]!.name, parentWide: wide });
     }
   }
 }

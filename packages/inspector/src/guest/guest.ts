@@ -1,5 +1,5 @@
 import {
-  openImage, readPartitionTable, GuestError, NotFoundError, UsageError, UnsafeStateError, nullLogger,
+  openImage, readPartitionTable, OverlayDevice, GuestError, NotFoundError, UsageError, UnsafeStateError, nullLogger,
   type BlockDevice, type FileSystem, type Logger, type Partition, type PartitionTable,
 } from '@guestkit/disk';
 import { probeNtfs, openNtfs } from '@guestkit/fs-ntfs';
@@ -34,6 +34,12 @@ export interface GuestOpenOptions {
   logger?: Logger;
   /** Open NTFS for writing even if it looks unsafe (hibernated, dirty). */
   force?: boolean;
+  /**
+   * Stage every write in memory: each disk's `device` is an OverlayDevice over the image, and
+   * nothing reaches the image until the caller commits the overlays (`disk.device.commit()`).
+   * The filesystems are writable even when `write` is false: a dry run that cannot touch the image.
+   */
+  overlay?: boolean;
 }
 
 /** GPT type of the Microsoft Reserved Partition: libguestfs does not list it as a filesystem. */
@@ -54,7 +60,7 @@ export class Guest {
 
   private constructor(disks: GuestDisk[], opts: GuestOpenOptions) {
     this.disks = disks;
-    this.writable = Boolean(opts.write);
+    this.writable = Boolean(opts.write) || Boolean(opts.overlay);
     this.log = opts.logger ?? nullLogger;
     this.force = Boolean(opts.force);
   }
@@ -66,7 +72,8 @@ export class Guest {
     try {
       paths.forEach((path, i) => {
         const name = diskName(i);
-        const device = openImage(path, { write: Boolean(opts.write), ...(opts.format ? { format: opts.format } : {}), logger: log });
+        const image = openImage(path, { write: Boolean(opts.write), ...(opts.format ? { format: opts.format } : {}), logger: log });
+        const device: BlockDevice = opts.overlay ? new OverlayDevice(image) : image;
         let table: PartitionTable;
         try {
           table = readPartitionTable(device, { logger: log });
@@ -157,8 +164,8 @@ export class Guest {
     const log = this.log.child({ device });
     let fs: FileSystem;
     if (type === 'ntfs') fs = openNtfs(dev, { write, force: this.force, logger: log });
-    else if (type === 'vfat') fs = openFat(dev, { write, logger: log });
-    else if (type === 'exfat') fs = openFat(dev, { write, logger: log }); // throws "unsupported: exFAT"
+    else if (type === 'vfat') fs = openFat(dev, { write, logger: log, force: this.force });
+    else if (type === 'exfat') fs = openFat(dev, { write, logger: log, force: this.force }); // throws "unsupported: exFAT"
     else throw new GuestError('UNKNOWN_FILESYSTEM', `${device}: no NTFS or FAT filesystem found`, { device });
     this.mounted.set(key, fs);
     return fs;

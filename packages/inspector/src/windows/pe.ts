@@ -14,7 +14,10 @@ export const PE = {
   e_lfanew: 0x3c, // u32 offset of the PE signature
   peSignature: 0x00, // "PE\0\0" (relative to e_lfanew)
   machine: 0x04, // u16 IMAGE_FILE_MACHINE_*
+  numberOfSections: 0x06, // u16
+  characteristics: 0x16, // u16 IMAGE_FILE_* (0x2000 = DLL)
   optionalMagic: 0x18, // u16 0x10b PE32, 0x20b PE32+
+  subsystem: 0x18 + 0x44, // u16 IMAGE_SUBSYSTEM_* (same offset in PE32 and PE32+ optional headers)
 } as const;
 
 /** Bytes to read from the start of the file to decode any sane header (e_lfanew is at most this far). */
@@ -39,6 +42,12 @@ export interface PeHeader {
   machine: number;
   /** Architecture from the Machine field, undefined for machines not in PE_MACHINES. */
   arch: string | undefined;
+  /** COFF NumberOfSections. */
+  sections: number;
+  /** IMAGE_FILE_DLL set in the COFF characteristics. */
+  dll: boolean;
+  /** Optional-header Subsystem (2 GUI, 3 console, 10 EFI application, ...); undefined when the header is cut short. */
+  subsystem: number | undefined;
 }
 
 /**
@@ -58,7 +67,10 @@ export function parsePeHeader(bytes: Uint8Array, where = 'PE image'): PeHeader {
   const magic = v.u16(lfanew + PE.optionalMagic, 'optional header magic');
   const format = magic === 0x10b ? 'PE32' : magic === 0x20b ? 'PE32+' : undefined;
   if (!format) throw notPe(`optional header magic 0x${magic.toString(16)}`);
-  return { format, machine, arch: PE_MACHINES[machine] };
+  const sections = v.u16(lfanew + PE.numberOfSections, 'NumberOfSections');
+  const dll = (v.u16(lfanew + PE.characteristics, 'Characteristics') & 0x2000) !== 0;
+  const subsystem = v.has(lfanew + PE.subsystem, 2) ? v.u16(lfanew + PE.subsystem, 'Subsystem') : undefined;
+  return { format, machine, arch: PE_MACHINES[machine], sections, dll, subsystem };
 }
 
 /**

@@ -6,8 +6,9 @@
  * bitmap directory; then compared with the stored refcounts. A stored refcount below the
  * references is corruption; above is a leak (wasted space, no harm to data).
  */
-import { ByteView, GuestError, hex } from '../../binary/index.js';
-import { decodeCompressed, decodeSnapshots, entryOffset, AUTOCLEAR, EXT, ENTRY, LIMITS } from './layout.js';
+import { ByteView, FormatError, GuestError, hex } from '../../binary/index.js';
+import { DiskCode } from '../../errors.js';
+import { decodeCompressed, decodeSnapshots, entryOffset, AUTOCLEAR, EXT, ENTRY, HDR, INCOMPAT, LIMITS } from './layout.js';
 import type { Qcow2Device } from './qcow2-device.js';
 
 export interface Qcow2CheckResult {
@@ -35,6 +36,21 @@ const L1_RES = { hi: 0x7f000000, lo: 0x000001ff };
 const L2_RES = { hi: 0x3f000000, lo: 0x000001fe };
 
 export function checkQcow2(dev: Qcow2Device): Qcow2CheckResult {
+  return compareAndFlags(dev, buildReferences(dev));
+}
+
+interface References {
+  r: Qcow2CheckResult;
+  /** References per host cluster inside the file. */
+  expected: Uint32Array;
+  /** References to clusters past the end of the file. */
+  beyond: Map<number, number>;
+  say: (m: string) => void;
+  corrupt: (m: string) => void;
+}
+
+/** Count every reference to every host cluster (and the structural errors found on the way). */
+function buildReferences(dev: Qcow2Device): References {
   const h = dev.header;
   const cs = dev.clusterSize;
   const fileSize = dev.host.size;
@@ -158,6 +174,17 @@ export function checkQcow2(dev: Qcow2Device): Qcow2CheckResult {
     if (expected[off / cs] !== 1) corrupt(`refcount block ${rt} refcount=${expected[off / cs]}`);
   }
 
+  return { r, expected, beyond, say, corrupt };
+}
+
+/** Compare stored refcounts with the references, then check the COPIED flags of the active tables. */
+function compareAndFlags(dev: Qcow2Device, refs: References): Qcow2CheckResult {
+  const { r, expected, beyond, say, corrupt } = refs;
+  const cs = dev.clusterSize;
+  const h = dev.header;
+  const fileSize = dev.host.size;
+  const nbFile = expected.length;
+  const rc = dev.refcounts();
   // compare
   let highest = -1;
   for (let c = 0; c < nbFile; c++) {
@@ -256,4 +283,46 @@ function countBitmaps(dev: Qcow2Device, ref: (o: number, s: number) => void, cor
     if (!(e instanceof GuestError)) throw e;
     corrupt(`bitmaps: ${e.message}`);
   }
+}
+
+/**
+ * Rebuild the refcounts of an image whose dirty bit is set (lazy refcounts left them stale), as
+ * qemu does when it opens such an image read-write: every cluster inside the file gets exactly
+ * the number of references it has; then the dirty bit is cleared. Refuses (FormatError) when the
+ * image has structural damage beyond stale refcounts, since then the references themselves
+ * cannot be trusted.
+ * @returns the number of refcounts changed.
+ */
+export function repairDirtyRefcounts(dev: Qcow2Device): number {
+  const { r, expected, beyond } = buildReferences(dev);
+  if (r.corruptions > 0 || beyond.size > 0) {
+    throw new FormatError(DiskCode.Qcow2Refcount, `${dev.name}: cannot rebuild refcounts: the image has structural errors (${r.messages.slice(0, 3).join('; ')})`, {
+      device: dev.name, corruptions: r.corruptions,
+    });
+  }
+  const rc = dev.refcounts();
+  let changed = 0;
+  for (let c = 0; c < expected.length; c++) {
+    const want = expected[c]!;
+    if (rc.get(c) !== want) {
+      rc.set(c, want);
+      changed++;
+    }
+  }
+  const after = checkQcow2(dev);
+  if (after.corruptions > 0) {
+    throw new FormatError(DiskCode.Qcow2Refcount, `${dev.name}: refcounts still inconsistent after the rebuild (${after.messages.slice(0, 3).join('; ')})`, { device: dev.name });
+  }
+  dev.host.flush();
+  const h = dev.header;
+  h.incompatibleFeatures &= ~INCOMPAT.dirty;
+  const v = new Uint8Array(8);
+  let x = h.incompatibleFeatures;
+  for (let i = 7; i >= 0; i--) {
+    v[i] = Number(x & 0xffn);
+    x >>= 8n;
+  }
+  dev.host.writeAt(HDR.incompatibleFeatures, v);
+  dev.host.flush();
+  return changed;
 }

@@ -4,7 +4,7 @@
  * One place declares every structure: the header field offsets, the header-extension types,
  * the L1/L2/refcount entry bit layouts, and the limits we enforce on hostile images.
  */
-import { ByteView, ByteWriter, FormatError, UnsupportedError, LimitError, CommonCode, hex } from '../../binary/index.js';
+import { ByteView, FormatError, UnsupportedError, LimitError, CommonCode, hex } from '../../binary/index.js';
 import { DiskCode } from '../../errors.js';
 
 /** "QFI\xfb" */
@@ -402,12 +402,6 @@ export function encodeCompressed(host: number, length: number, clusterBits: numb
   const extra = BigInt(lastSector - firstSector);
   const e = (1n << 62n) | (extra << x) | BigInt(host);
   return { hi: Number(e >> 32n), lo: Number(e & 0xffffffffn) };
-}
-
-/** Write an 8-byte entry at `off` of `w` from two words. */
-export function putEntry(w: ByteWriter, off: number, hi: number, lo: number): void {
-  w.u32be(off, hi >>> 0, 'entry hi');
-  w.u32be(off + 4, lo >>> 0, 'entry lo');
 }
 
 /** Split an offset (< 2^56) into entry words, OR-ing in flags. */

@@ -26,6 +26,7 @@ import {
   type Qcow2Header,
 } from './layout.js';
 import { Qcow2Writer } from './writer.js';
+import { repairDirtyRefcounts } from './check.js';
 import type { RefcountTable } from './refcounts.js';
 
 export interface Qcow2OpenOptions {
@@ -40,6 +41,11 @@ export interface Qcow2OpenOptions {
   l2CacheBytes?: number;
   /** Path of the image (for info and for resolving relative backing names). */
   path?: string;
+  /**
+   * With `write`: rebuild the refcounts of an image whose dirty bit is set (lazy refcounts)
+   * before writing, as qemu does (default true); false refuses with UnsafeStateError instead.
+   */
+  repairDirty?: boolean;
 }
 
 /** One run of the top layer's mapping (no backing resolution). */
@@ -80,7 +86,8 @@ export class Qcow2Device implements ImageDevice {
   /** In-memory copy of the active L1 table (8 bytes per entry). */
   l1: Uint8Array;
   l1View: ByteView;
-  private readonly l2Cache: LRUCache<number, Uint8Array>;
+  /** L2 tables by host offset, each with its ByteView (so switching tables allocates nothing). */
+  private readonly l2Cache: LRUCache<number, ByteView>;
   /** Last L2 table used (avoids an LRU lookup per cluster in a run). */
   private curL1Index = -1;
   private curL2: ByteView | undefined;
@@ -106,7 +113,7 @@ export class Qcow2Device implements ImageDevice {
     if (header.l1Size > 0) host.readAt(header.l1TableOffset, this.l1);
     this.l1View = new ByteView(this.l1, header.l1TableOffset, `qcow2 L1 table of ${this.name}`);
     const cacheBytes = Math.max(opts.l2CacheBytes ?? 32 * 1024 * 1024, this.clusterSize * 4);
-    this.l2Cache = new LRUCache<number, Uint8Array>({ maxSize: cacheBytes, sizeCalculation: (v) => v.length });
+    this.l2Cache = new LRUCache<number, ByteView>({ maxSize: cacheBytes, sizeCalculation: (v) => v.length });
   }
 
   /** Read and validate the header of the qcow2 image on `host` (see layout.ts decodeHeader). */
@@ -141,12 +148,11 @@ export class Qcow2Device implements ImageDevice {
       }
       log.warn({ device: name }, `${name}: qcow2 image has the corrupt bit set; reading anyway`);
     }
-    if (header.incompatibleFeatures & INCOMPAT.dirty) {
-      if (opts.write) {
-        throw new UnsafeStateError(DiskCode.Qcow2Dirty, `${name}: qcow2 image has the dirty bit set (refcounts were left inconsistent by lazy refcounts); refusing to write — repair it with \`qemu-img check -r all\` first`, { device: name });
-      }
-      log.debug({ device: name }, 'dirty bit set (refcounts not needed for reading)');
+    const dirty = (header.incompatibleFeatures & INCOMPAT.dirty) !== 0n;
+    if (dirty && opts.write && opts.repairDirty === false) {
+      throw new UnsafeStateError(DiskCode.Qcow2Dirty, `${name}: qcow2 image has the dirty bit set (refcounts were left inconsistent by lazy refcounts); refusing to write — repair it with \`qemu-img check -r all\` first`, { device: name });
     }
+    if (dirty && !opts.write) log.debug({ device: name }, 'dirty bit set (refcounts not needed for reading)');
     if (opts.write && host.readOnly) {
       throw new ReadOnlyError(CommonCode.ReadOnly, `${name}: the host file is read-only`, { device: name });
     }
@@ -154,6 +160,16 @@ export class Qcow2Device implements ImageDevice {
       log.debug({ device: name, backing: header.backingFile }, 'backing file not opened: unallocated clusters read as zeros');
     }
     const dev = new Qcow2Device(host, header, opts);
+    if (dirty && opts.write) {
+      // As qemu does on a read-write open: rebuild the refcounts, then clear the dirty bit.
+      log.warn({ device: name }, `${name}: qcow2 dirty bit set (lazy refcounts); rebuilding refcounts before writing`);
+      try {
+        const n = repairDirtyRefcounts(dev);
+        dev.log.info({ changed: n }, 'refcounts rebuilt, dirty bit cleared');
+      } catch (e) {
+        throw new UnsafeStateError(DiskCode.Qcow2Dirty, `${name}: qcow2 image has the dirty bit set and its refcounts could not be rebuilt (${(e as Error).message}); repair it with \`qemu-img check -r all\``, { device: name }, { cause: e });
+      }
+    }
     dev.log.debug({ version: header.version, clusterSize: header.clusterSize, size: header.size, l1Size: header.l1Size }, 'opened');
     return dev;
   }
@@ -192,18 +208,23 @@ export class Qcow2Device implements ImageDevice {
 
   /** The cached L2 table at host offset `l2` (a mutable buffer shared with the writer). */
   l2Table(l2: number): Uint8Array {
-    let t = this.l2Cache.get(l2);
-    if (!t) {
-      t = new Uint8Array(this.clusterSize);
+    return this.l2View(l2).bytes;
+  }
+
+  private l2View(l2: number): ByteView {
+    let v = this.l2Cache.get(l2);
+    if (!v) {
+      const t = new Uint8Array(this.clusterSize);
       this.host.readAt(l2, t);
-      this.l2Cache.set(l2, t);
+      v = new ByteView(t, l2, `qcow2 L2 table of ${this.name}`);
+      this.l2Cache.set(l2, v);
     }
-    return t;
+    return v;
   }
 
   /** Put a (new or changed) L2 table into the cache. */
   cacheL2(l2: number, table: Uint8Array): void {
-    this.l2Cache.set(l2, table);
+    this.l2Cache.set(l2, new ByteView(table, l2, `qcow2 L2 table of ${this.name}`));
     this.curL1Index = -1;
   }
 
@@ -216,7 +237,7 @@ export class Qcow2Device implements ImageDevice {
   private l2For(l1Index: number): ByteView | undefined {
     if (l1Index === this.curL1Index) return this.curL2;
     const l2 = this.l2OffsetAt(l1Index);
-    const view = l2 === 0 ? undefined : new ByteView(this.l2Table(l2), l2, `qcow2 L2 table of ${this.name}`);
+    const view = l2 === 0 ? undefined : this.l2View(l2);
     this.curL1Index = l1Index;
     this.curL2 = view;
     return view;
@@ -227,18 +248,23 @@ export class Qcow2Device implements ImageDevice {
   private eHost = 0;
   private eBytes = 0;
   private eCopied = false;
+  /** The last decodeAt found no L2 table (or an index past the L1 table). */
+  private eNoL2 = false;
 
   /** Decode the L2 entry of guest cluster `ci` into eKind/eHost/eBytes/eCopied. */
   private decodeAt(ci: number): void {
     const l1Index = Math.floor(ci / this.l2Entries);
+    this.eNoL2 = false;
     if (l1Index >= this.header.l1Size) {
       // Only reachable for clusters past the virtual size (the header check guarantees coverage).
       this.eKind = K_UNALLOC;
+      this.eNoL2 = true;
       return;
     }
     const l2 = this.l2For(l1Index);
     if (!l2) {
       this.eKind = K_UNALLOC;
+      this.eNoL2 = true;
       return;
     }
     const off = (ci - l1Index * this.l2Entries) * 8;
@@ -300,33 +326,34 @@ export class Qcow2Device implements ImageDevice {
    */
   private nextRun(pos: number, end: number, anyHost = false): void {
     const cs = this.clusterSize;
+    const per = this.l2Entries;
     let ci = Math.floor(pos / cs);
-    const inOff = pos - ci * cs;
     this.decodeAt(ci);
     const kind = this.eKind;
     this.rKind = kind;
-    this.rHost = kind === K_DATA ? this.eHost + inOff : this.eHost;
+    this.rHost = kind === K_DATA ? this.eHost + (pos - ci * cs) : this.eHost;
     this.rBytes = this.eBytes;
-    let len = Math.min(cs - inOff, end - pos);
-    if (kind === K_COMP) {
-      this.rLen = len;
-      return;
-    }
-    let expect = this.eHost + cs;
-    let p = (ci + 1) * cs;
-    ci++;
-    while (p < end) {
-      this.decodeAt(ci);
-      if (this.eKind !== kind) break;
-      if (kind === K_DATA && !anyHost) {
-        if (this.eHost !== expect) break;
-        expect += cs;
+    let expect = this.eHost;
+    let p = pos;
+    for (let first = true; p < end; first = false) {
+      if (!first) {
+        this.decodeAt(ci);
+        if (this.eKind !== kind) break;
+        if (kind === K_DATA && !anyHost && this.eHost !== expect) break;
       }
-      len += Math.min(cs, end - p);
-      p += cs;
+      if (kind === K_UNALLOC && this.eNoL2) {
+        // No L2 table: the whole range it would map is unallocated; skip it in one step.
+        const next = (Math.floor(ci / per) + 1) * per;
+        p = Math.min(end, next * cs);
+        ci = next;
+        continue;
+      }
+      p = Math.min(end, (ci + 1) * cs);
       ci++;
+      expect += cs;
+      if (kind === K_COMP) break;
     }
-    this.rLen = len;
+    this.rLen = p - pos;
   }
 
   /**
@@ -345,8 +372,10 @@ export class Qcow2Device implements ImageDevice {
         run.host = this.rHost;
         run.compressedBytes = this.rBytes;
       }
+      // The consumer may read from this device between iterations (which reuses the run
+      // scratch fields), so advance by the run's own length.
       yield run;
-      pos += this.rLen;
+      pos += run.length;
     }
   }
 
@@ -512,13 +541,16 @@ export class Qcow2Device implements ImageDevice {
     if (!this.readOnly) this.host.flush();
   }
 
+  /**
+   * Close the image and its backing chain. Every write has already reached the host file
+   * (writes are not buffered here); call flush() first when the data must be on stable storage.
+   */
   close(): void {
     if (this.closed) return;
+    this.closed = true;
     try {
-      if (!this.readOnly) this.flush();
-    } finally {
-      this.closed = true;
       this.host.close();
+    } finally {
       this.backing?.close();
       this.l2Cache.clear();
     }

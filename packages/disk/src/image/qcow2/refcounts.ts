@@ -12,6 +12,8 @@ import { DiskCode } from '../../errors.js';
 import type { HostFile } from '../host.js';
 import { HDR, LIMITS, entryOffset, offsetWords, type Qcow2Header } from './layout.js';
 
+/** Clusters past the end of the file that may claim a non-zero refcount before we call the refcounts garbage. */
+const MAX_USED_PAST_EOF = 4096;
 /** Bound on the refblock-creation recursion (a new refblock's own refcount may need another). */
 const MAX_REFBLOCK_NESTING = 8;
 
@@ -142,12 +144,28 @@ export class RefcountTable {
     this.set(c, cur + delta);
   }
 
+  /**
+   * Move the cursor to the first cluster at or after it with refcount 0. Past the end of the file
+   * every refcount should be 0; a long run of non-zero ones there means the refcount blocks are
+   * garbage, so stop (FormatError) instead of walking through them.
+   */
+  private skipUsed(): void {
+    const eof = Math.ceil(this.host.size / this.cs);
+    let skipped = 0;
+    while (this.get(this.cursor) !== 0) {
+      if (this.cursor >= eof && ++skipped > MAX_USED_PAST_EOF) {
+        throw new FormatError(DiskCode.Qcow2Refcount, `${this.name}: refcount blocks claim more than ${MAX_USED_PAST_EOF} clusters past the end of the file are in use — refcounts are inconsistent`, {
+          device: this.name, cluster: this.cursor,
+        });
+      }
+      this.cursor++;
+    }
+  }
+
   /** Next cluster index at or past the cursor whose refcount is 0 (advances the cursor past it). */
   private takeFreeCluster(): number {
-    for (;;) {
-      const c = this.cursor++;
-      if (this.get(c) === 0) return c;
-    }
+    this.skipUsed();
+    return this.cursor++;
   }
 
   private createBlock(rt: number, nesting: number): void {
@@ -195,7 +213,7 @@ export class RefcountTable {
     }
     // Place the table at the cursor, then the refcount blocks it needs right after it. The set
     // of blocks needed depends on how many there are, so iterate to a fixed point.
-    while (this.get(this.cursor) !== 0) this.cursor++;
+    this.skipUsed();
     const t0 = this.cursor;
     const newEntries = k * entriesPerCluster;
     const missing = (first: number, count: number): number[] => {
@@ -263,7 +281,7 @@ export class RefcountTable {
   allocate(n: number): number {
     for (let attempt = 0; ; attempt++) {
       if (attempt > 1000) throw new LimitError(DiskCode.Qcow2WriteLimit, `${this.name}: cannot find ${n} free clusters`, { device: this.name });
-      while (this.get(this.cursor) !== 0) this.cursor++;
+      this.skipUsed();
       const start = this.cursor;
       let ok = true;
       for (let c = start; c < start + n; c++) {

@@ -16,7 +16,7 @@ import { deflateRawSync } from 'node:zlib';
 import { LimitError } from '../../binary/index.js';
 import { DiskCode } from '../../errors.js';
 import { ENTRY, HDR, encodeCompressed, offsetWords } from './layout.js';
-import { RefcountTable, putOffset, putU32be } from './refcounts.js';
+import { RefcountTable, putU32be } from './refcounts.js';
 import type { Qcow2Device } from './qcow2-device.js';
 
 /** Most bytes one copy-on-write run allocates and buffers at once. */
@@ -218,4 +218,3 @@ export class Qcow2Writer {
   }
 }
 
-export { putOffset };

@@ -1,0 +1,509 @@
+import { describe, expect, it, afterAll } from 'vitest';
+import { join } from 'node:path';
+import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import {
+  FileDevice, MemoryDevice, ExistsError, NotFoundError, UsageError, UnsafeStateError, ReadOnlyError, NoSpaceError, GuestError,
+} from '@guestkit/disk';
+import { openNtfs, type NtfsFileSystem } from '@guestkit/fs-ntfs';
+import { fixturePath, readMaybeGz, tempDir, sharedDir } from './support/shared.js';
+import { describeWithTools, itWithTools } from './support/tools.js';
+import { Rng } from './support/fuzz.js';
+import { checkWithOracles, mkntfs, type Model } from '../packages/fs-ntfs/test/oracle.js';
+import { gunzipSparse, ntfsPartition, sliceSparse, recordDeviceOffset } from '../packages/fs-ntfs/test/helpers.js';
+
+/**
+ * NTFS writes, checked afterwards by tools nobody here wrote: ntfs-3g (`ntfsfix -n`,
+ * `ntfsresize -i -f`, `ntfsls -R`, `ntfscat`) and sleuthkit (`fls -r -p`, `icat`) must see
+ * exactly the in-memory model.
+ */
+const ORACLES = ['mkntfs', 'ntfsfix', 'ntfsresize', 'ntfsls', 'ntfscat', 'fls', 'icat'];
+const enc = (s: string) => new TextEncoder().encode(s);
+const tmp = tempDir('ntfs-write-');
+afterAll(() => tmp.cleanup());
+
+function rand(rng: Rng, n: number): Uint8Array {
+  const b = new Uint8Array(n);
+  for (let i = 0; i < n; i += 4) {
+    const x = rng.next();
+    b[i] = x & 0xff;
+    if (i + 1 < n) b[i + 1] = (x >>> 8) & 0xff;
+    if (i + 2 < n) b[i + 2] = (x >>> 16) & 0xff;
+    if (i + 3 < n) b[i + 3] = x >>> 24;
+  }
+  return b;
+}
+
+function open(path: string, opts: { force?: boolean } = {}): { fs: NtfsFileSystem; close: () => void } {
+  const dev = FileDevice.open(path, { write: true });
+  const fs = openNtfs(dev, { write: true, ...opts });
+  return { fs, close: () => { fs.close(); dev.close(); } };
+}
+
+function expectOracles(image: string, model: Model, maxCat = 200): void {
+  const { problems, report } = checkWithOracles(image, model, { maxCat });
+  if (problems.length && process.env.GUESTKIT_KEEP_FAILED) copyFileSync(image, process.env.GUESTKIT_KEEP_FAILED);
+  expect(problems).toEqual([]);
+  expect(report.ntfsls).toBe(model.size);
+  expect(report.catChecked).toBeGreaterThan(0);
+}
+
+/** Our own reads must agree with the model too. */
+function expectOwnReads(fs: NtfsFileSystem, model: Model): void {
+  for (const [p, v] of model) {
+    const st = fs.stat('/' + p);
+    if (v === 'dir') expect(st.type, p).toBe('directory');
+    else expect(Buffer.from(fs.readFile('/' + p)).equals(Buffer.from(v)), p).toBe(true);
+  }
+}
+
+describeWithTools(ORACLES, 'NTFS write scenarios', () => {
+  for (const cluster of [512, 4096, 65536]) {
+    it(`every write scenario on ${cluster}-byte clusters`, () => {
+      const img = join(tmp.dir, `scen-${cluster}.img`);
+      mkntfs(img, cluster === 65536 ? 256 : 64, cluster);
+      const rng = new Rng(cluster);
+      const model: Model = new Map();
+      const { fs, close } = open(img);
+      // create: resident and non-resident
+      fs.writeFile('/small.txt', enc('a small resident file\n'));
+      model.set('small.txt', enc('a small resident file\n'));
+      expect(fs.stat('/small.txt').flags?.resident).toBe(true);
+      const big = rand(rng, 200_000);
+      fs.writeFile('/big.bin', big);
+      model.set('big.bin', big);
+      expect(fs.stat('/big.bin').flags?.resident).toBe(false);
+      // overwrite in place (shrinking), then extend through a handle
+      const big2 = rand(rng, 150_000);
+      fs.writeFile('/big.bin', big2);
+      const h = fs.open('/big.bin', { write: true });
+      const tail = rand(rng, 70_000);
+      h.writeAt(180_000, tail);
+      const grown = new Uint8Array(250_000);
+      grown.set(big2);
+      grown.set(tail, 180_000);
+      model.set('big.bin', grown);
+      expect(h.size).toBe(250_000);
+      // overwrite in the middle, no size change
+      const mid = rand(rng, 5000);
+      h.writeAt(1000, mid);
+      grown.set(mid, 1000);
+      // resident -> non-resident by writing past the end
+      const hs = fs.open('/small.txt', { write: true });
+      hs.writeAt(50_000, enc('far away'));
+      const s2 = new Uint8Array(50_008);
+      s2.set(enc('a small resident file\n'));
+      s2.set(enc('far away'), 50_000);
+      model.set('small.txt', s2);
+      expect(fs.stat('/small.txt').flags?.resident).toBe(false);
+      // non-resident -> resident by truncating
+      h.truncate(300);
+      model.set('big.bin', grown.slice(0, 300));
+      expect(fs.stat('/big.bin').flags?.resident).toBe(true);
+      // truncate up (zeros) and down
+      hs.truncate(70_000);
+      const s3 = new Uint8Array(70_000);
+      s3.set(s2);
+      model.set('small.txt', s3);
+      hs.truncate(60_000);
+      model.set('small.txt', s3.slice(0, 60_000));
+      // directories, nested files, moves
+      fs.mkdir('/d1');
+      fs.mkdir('/d1/d2');
+      fs.writeFile('/d1/d2/f.txt', enc('in d2\n'));
+      fs.rename('/small.txt', '/d1/renamed.txt');
+      fs.rename('/d1/d2', '/d3');
+      model.delete('small.txt');
+      model.set('d1', 'dir');
+      model.set('d1/renamed.txt', s3.slice(0, 60_000));
+      model.set('d3', 'dir');
+      model.set('d3/f.txt', enc('in d2\n'));
+      // streams
+      const ads = rand(rng, 9000);
+      fs.writeFile('/d3/f.txt:extra', ads);
+      expect(fs.stat('/d3/f.txt').streams).toEqual(['extra']);
+      const cat = spawnSync('ntfscat', ['-n', 'extra', img, 'd3/f.txt']);
+      // the handle above wrote through the same device; ntfscat reads the image file
+      expect(Buffer.from(cat.stdout).equals(Buffer.from(ads))).toBe(true);
+      fs.unlink('/d3/f.txt:extra');
+      expect(fs.stat('/d3/f.txt').streams).toBeUndefined();
+      // errors leave everything as it was
+      expect(() => fs.mkdir('/d1')).toThrow(ExistsError);
+      expect(() => fs.rename('/d3/f.txt', '/d1/renamed.txt')).toThrow(ExistsError);
+      expect(() => fs.rmdir('/d1')).toThrow(UsageError);
+      expect(() => fs.rename('/d3', '/d3/inside')).toThrow(UsageError);
+      expect(() => fs.unlink('/nope')).toThrow(NotFoundError);
+      expect(() => fs.writeFile('/no/such/dir.txt', enc('x'))).toThrow(NotFoundError);
+      expect(() => fs.writeFile('/bad:name:x', enc('x'))).toThrow(GuestError);
+      // case-insensitive replace keeps the stored name
+      fs.writeFile('/MixedCase.TXT', enc('one'));
+      fs.writeFile('/mixedcase.txt', enc('two'));
+      model.set('MixedCase.TXT', enc('two'));
+      expect(fs.readdir('/').filter((e) => e.name.toLowerCase() === 'mixedcase.txt').map((e) => e.name)).toEqual(['MixedCase.TXT']);
+      // delete files and an empty directory
+      fs.writeFile('/d1/tmp.bin', rand(rng, 40_000));
+      fs.unlink('/d1/tmp.bin');
+      fs.mkdir('/gone');
+      fs.rmdir('/gone');
+      fs.writeFile('/Ünïcödé ☃.txt', enc('unicode'));
+      model.set('Ünïcödé ☃.txt', enc('unicode'));
+      // a directory whose index outgrows its root (promotion to INDEX_ALLOCATION, splits)
+      fs.mkdir('/many');
+      model.set('many', 'dir');
+      for (let i = 0; i < 400; i++) {
+        const name = `many/entry with a fairly long name ${String((i * 37) % 400).padStart(3, '0')}.txt`;
+        fs.writeFile('/' + name, enc(String(i)));
+        model.set(name, enc(String(i)));
+      }
+      for (let i = 0; i < 400; i += 3) {
+        const name = `many/entry with a fairly long name ${String(i).padStart(3, '0')}.txt`;
+        fs.unlink('/' + name);
+        model.delete(name);
+      }
+      expectOwnReads(fs, model);
+      close();
+      expectOracles(img, model);
+    }, 300_000);
+  }
+
+  it('a directory grown to 10 000 entries lists identically with ntfsls and fls', () => {
+    const img = join(tmp.dir, 'dir10k.img');
+    mkntfs(img, 128, 4096);
+    const { fs, close } = open(img);
+    fs.mkdir('/big');
+    const names: string[] = [];
+    const N = Number(process.env.GUESTKIT_NTFS_BIGDIR ?? 10_000);
+    for (let i = 0; i < N; i++) {
+      const name = `File ${String((i * 7919) % N).padStart(5, '0')}.dat`;
+      fs.writeFile(`/big/${name}`, new Uint8Array(0));
+      names.push(name);
+    }
+    const ours = fs.readdir('/big').map((e) => e.name);
+    close();
+    const ls = execFileSync('ntfsls', ['-p', '/big', img], { maxBuffer: 1 << 26 }).toString('utf8').split('\n').filter((l) => l && l !== '.' && l !== '..');
+    const fls = execFileSync('fls', ['-r', '-p', img], { maxBuffer: 1 << 26 }).toString('utf8').split('\n')
+      .map((l) => /^r\/r [0-9-]+:\tbig\/(.*)$/.exec(l)?.[1]).filter((x): x is string => !!x);
+    const sorted = [...names].sort();
+    expect(ours).toHaveLength(N);
+    expect(ours).toEqual(sorted); // collation order (ASCII names: plain sort order)
+    // ntfsls prints the root's entries, then index blocks in VCN order: compare as sets
+    expect([...ls].sort()).toEqual(sorted);
+    expect([...fls].sort()).toEqual(sorted);
+    const fix = spawnSync('ntfsfix', ['-n', img], { encoding: 'utf8' });
+    expect(fix.status).toBe(0);
+    expect(spawnSync('ntfsresize', ['-i', '-f', img]).status).toBe(0);
+  }, 600_000);
+
+  it('a hive-sized file grown by several MiB reads back byte-identical with ntfscat', () => {
+    const img = join(tmp.dir, 'hive.img');
+    mkntfs(img, 96, 4096);
+    const rng = new Rng(99);
+    const { fs, close } = open(img);
+    fs.mkdir('/Windows');
+    fs.mkdir('/Windows/System32');
+    fs.mkdir('/Windows/System32/config');
+    // other files around it, so growth has to find clusters elsewhere
+    for (let i = 0; i < 30; i++) fs.writeFile(`/Windows/System32/f${i}.dll`, rand(rng, 50_000));
+    let hive = rand(rng, 8 * 1024 * 1024);
+    fs.writeFile('/Windows/System32/config/SOFTWARE', hive);
+    const h = fs.open('/Windows/System32/config/SOFTWARE', { write: true });
+    // hivex-style growth: append hbins, then rewrite the header
+    for (let k = 0; k < 24; k++) {
+      const hbin = rand(rng, 256 * 1024);
+      h.writeAt(h.size, hbin);
+      const next = new Uint8Array(hive.length + hbin.length);
+      next.set(hive);
+      next.set(hbin, hive.length);
+      hive = next;
+      if (k % 6 === 0) fs.writeFile('/Windows/System32/filler' + k, rand(rng, 100_000));
+    }
+    const header = rand(rng, 4096);
+    h.writeAt(0, header);
+    hive.set(header, 0);
+    expect(h.size).toBe(14 * 1024 * 1024);
+    close();
+    const cat = execFileSync('ntfscat', [img, 'Windows/System32/config/SOFTWARE'], { maxBuffer: 1 << 26 });
+    expect(cat.length).toBe(hive.length);
+    expect(Buffer.from(cat).equals(Buffer.from(hive))).toBe(true);
+    const model: Model = new Map();
+    expect(spawnSync('ntfsfix', ['-n', img]).status).toBe(0);
+    expect(spawnSync('ntfsresize', ['-i', '-f', img]).status).toBe(0);
+    void model;
+  }, 300_000);
+
+  it('grows $MFT when full and moves a fragmented runlist into an attribute list', () => {
+    const img = join(tmp.dir, 'frag.img');
+    mkntfs(img, 48, 512);
+    const rng = new Rng(7);
+    const model: Model = new Map();
+    const { fs, close } = open(img);
+    const before = fs.vol.recordCount;
+    // many small non-resident files, the rest of the volume filled, then every other small file
+    // deleted: the only free space is a comb of 2-cluster holes
+    fs.mkdir('/comb');
+    model.set('comb', 'dir');
+    for (let i = 0; i < 2000; i++) fs.writeFile(`/comb/c${i}`, rand(rng, 1024));
+    expect(fs.vol.recordCount).toBeGreaterThan(before);
+    const free = fs.statfs().freeBlocks * fs.clusterSize;
+    const filler = new Uint8Array(free - 256 * 1024);
+    fs.writeFile('/filler', filler);
+    model.set('filler', filler);
+    for (let i = 0; i < 2000; i++) {
+      if (i % 2 === 0) fs.unlink(`/comb/c${i}`);
+      else model.set(`comb/c${i}`, fs.readFile(`/comb/c${i}`));
+    }
+    // a file that can only be stored in hundreds of fragments
+    const frag = rand(rng, 600 * 1024);
+    fs.writeFile('/fragmented.bin', frag);
+    model.set('fragmented.bin', frag);
+    const v = fs.vol.view(fs.stat('/fragmented.bin').inode);
+    expect(v.attrList).toBeDefined();
+    expect(v.records.size).toBeGreaterThan(1);
+    // and it still grows and shrinks
+    const h = fs.open('/fragmented.bin', { write: true });
+    const more = rand(rng, 50 * 1024);
+    h.writeAt(frag.length, more);
+    const all = new Uint8Array(frag.length + more.length);
+    all.set(frag);
+    all.set(more, frag.length);
+    model.set('fragmented.bin', all);
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 100);
+  }, 300_000);
+});
+
+/** Seeded random operations against a model. */
+function randomOps(fs: NtfsFileSystem, rng: Rng, n: number, capacity: number): { model: Model; counts: Record<string, number> } {
+  type Node = { path: string; data?: Uint8Array };
+  const m = new Map<string, Node>(); // key: upper-case path
+  const key = (p: string) => p.toUpperCase();
+  const dirs = () => ['', ...[...m.values()].filter((x) => !x.data).map((x) => x.path)];
+  const files = () => [...m.values()].filter((x) => x.data);
+  const join2 = (d: string, name: string) => (d ? `${d}/${name}` : name);
+  const names = ['alpha', 'Beta', 'gamma.txt', 'DELTA.BIN', 'épsilon', 'zeta data', 'eta-1', 'theta_2.log', 'iota', 'KAPPA', 'lambda.dat', 'mu'];
+  const counts: Record<string, number> = {};
+  let bytes = 0;
+  const size = () => {
+    const r = rng.int(10);
+    return r < 4 ? rng.int(900) : r < 8 ? 1000 + rng.int(64_000) : 64_000 + rng.int(400_000);
+  };
+  for (let i = 0; i < n; i++) {
+    const op = rng.int(100);
+    const d = rng.pick(dirs());
+    const name = rng.pick(names) + (rng.int(3) === 0 ? String(rng.int(20)) : '');
+    const p = join2(d, name);
+    const existing = m.get(key(p));
+    let did = '';
+    if (op < 30 && bytes < capacity) {
+      if (existing && !existing.data) continue;
+      const data = rand(rng, size());
+      fs.writeFile('/' + p, data);
+      bytes += data.length - (existing?.data?.length ?? 0);
+      m.set(key(p), { path: existing?.path ?? p, data });
+      did = existing ? 'overwrite' : 'create';
+    } else if (op < 45 && files().length && bytes < capacity) {
+      const f = rng.pick(files());
+      const off = rng.int(f.data!.length + 20_000);
+      const chunk = rand(rng, 1 + rng.int(30_000));
+      fs.open('/' + f.path, { write: true }).writeAt(off, chunk);
+      const next = new Uint8Array(Math.max(f.data!.length, off + chunk.length));
+      next.set(f.data!);
+      next.set(chunk, off);
+      bytes += next.length - f.data!.length;
+      f.data = next;
+      did = 'writeAt';
+    } else if (op < 55 && files().length) {
+      const f = rng.pick(files());
+      const ns = rng.int(f.data!.length * 2 + 1000);
+      fs.open('/' + f.path, { write: true }).truncate(ns);
+      const next = new Uint8Array(ns);
+      next.set(f.data!.subarray(0, Math.min(ns, f.data!.length)));
+      bytes += ns - f.data!.length;
+      f.data = next;
+      did = 'truncate';
+    } else if (op < 70 && files().length) {
+      const f = rng.pick(files());
+      fs.unlink('/' + f.path);
+      bytes -= f.data!.length;
+      m.delete(key(f.path));
+      did = 'unlink';
+    } else if (op < 80) {
+      if (existing || d.split('/').length > 4) continue;
+      fs.mkdir('/' + p);
+      m.set(key(p), { path: p });
+      did = 'mkdir';
+    } else if (op < 87) {
+      const empty = dirs().filter((x) => x && ![...m.values()].some((y) => y.path.toUpperCase().startsWith(x.toUpperCase() + '/')));
+      if (!empty.length) continue;
+      const e = rng.pick(empty);
+      fs.rmdir('/' + e);
+      m.delete(key(e));
+      did = 'rmdir';
+    } else {
+      const all = [...m.values()];
+      if (!all.length) continue;
+      const src = rng.pick(all);
+      if (existing) continue;
+      if (!src.data && (key(d) === key(src.path) || key(d).startsWith(key(src.path) + '/'))) {
+        expect(() => fs.rename('/' + src.path, '/' + p)).toThrow(UsageError);
+        did = 'rename-refused';
+      } else {
+        fs.rename('/' + src.path, '/' + p);
+        const moved = [...m.values()].filter((x) => x === src || key(x.path).startsWith(key(src.path) + '/'));
+        const old = src.path;
+        for (const x of moved) m.delete(key(x.path));
+        for (const x of moved) {
+          x.path = p + x.path.slice(old.length);
+          m.set(key(x.path), x);
+        }
+        did = 'rename';
+      }
+    }
+    counts[did] = (counts[did] ?? 0) + 1;
+    if (process.env.GUESTKIT_NTFS_VERIFY_EACH) {
+      for (const x of m.values()) {
+        if (!fs.tryStat('/' + x.path)) throw new Error(`after op ${i} (${did} ${p}): ${x.path} is missing; ${JSON.stringify([...m.values()].map((y) => y.path))}`);
+      }
+    }
+  }
+  const model: Model = new Map();
+  for (const x of m.values()) model.set(x.path, x.data ?? 'dir');
+  return { model, counts };
+}
+
+describeWithTools(ORACLES, 'NTFS seeded random operation sequences', () => {
+  const N = Number(process.env.GUESTKIT_NTFS_OPS ?? 2000);
+  for (const [cluster, mib] of [[512, 96], [4096, 128], [65536, 256]] as const) {
+    it(`${N} operations on ${cluster}-byte clusters match the model in ntfs-3g and sleuthkit`, () => {
+      const img = join(tmp.dir, `rand-${cluster}.img`);
+      mkntfs(img, mib, cluster);
+      const { fs, close } = open(img);
+      const { model, counts } = randomOps(fs, new Rng(0xc0ffee + cluster), N, mib * 1024 * 1024 * 0.35);
+      console.log(`${cluster}-byte clusters: ${JSON.stringify(counts)}; ${model.size} items in the model`);
+      expect(Object.keys(counts).length).toBeGreaterThanOrEqual(8);
+      expectOwnReads(fs, model);
+      close();
+      expectOracles(img, model, 150);
+    }, 900_000);
+  }
+});
+
+describe('NTFS write safety', () => {
+  it('refuses a hibernated volume unless forced, and a read-only device', () => {
+    const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'hibernated.img.gz')));
+    expect(() => openNtfs(new MemoryDevice(bytes.slice()), { write: true })).toThrow(UnsafeStateError);
+    expect(() => openNtfs(new MemoryDevice(bytes.slice()), { write: true })).toThrow(/hibernated.*powercfg/s);
+    const forced = openNtfs(new MemoryDevice(bytes.slice()), { write: true, force: true });
+    forced.writeFile('/new.txt', enc('forced'));
+    expect(Buffer.from(forced.readFile('/new.txt')).toString()).toBe('forced');
+    expect(() => openNtfs(new MemoryDevice(bytes.slice(), { readOnly: true }), { write: true })).toThrow(ReadOnlyError);
+    expect(() => openNtfs(new MemoryDevice(bytes.slice())).writeFile('/x', enc('x'))).toThrow(ReadOnlyError);
+  });
+
+  it('refuses a dirty volume unless forced', () => {
+    const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
+    const fs = openNtfs(new MemoryDevice(bytes));
+    const at = recordDeviceOffset(fs, 3);
+    const vi = fs.vol.view(3).attrs.find((a) => a.type === 0x70)!;
+    const copy = bytes.slice();
+    const flagsAt = at + vi.offset + vi.valueOffset + 0x0a;
+    copy[flagsAt] = copy[flagsAt]! | 1; // VOLUME_IS_DIRTY
+    expect(openNtfs(new MemoryDevice(copy.slice())).safety()).toMatchObject({ dirty: true, safeToWrite: false });
+    expect(() => openNtfs(new MemoryDevice(copy.slice()), { write: true })).toThrow(/dirty/);
+    expect(() => openNtfs(new MemoryDevice(copy.slice()), { write: true, force: true })).not.toThrow();
+  });
+
+  it.skipIf(!sharedDir())('refuses an unclean $LogFile (Windows volume) unless forced', () => {
+    const raw = new Uint8Array(readMaybeGz(join(sharedDir()!, 'testdata/ntfs/ntfs-samples/ntfs-lastaccess.raw.gz')));
+    const vol = raw.subarray(128 * 512);
+    const fs = openNtfs(new MemoryDevice(vol.slice()));
+    expect(fs.safety().logFile.state).toBe('clean');
+    const log = fs.vol.stream(fs.vol.view(2), 0x80)!;
+    const at = log.info.runs[0]!.lcn * fs.clusterSize;
+    const copy = vol.slice();
+    for (const page of [0, 4096]) {
+      const ra = copy[at + page + 0x18]! | (copy[at + page + 0x19]! << 8);
+      copy[at + page + ra + 0x0c] = 0; // client in use: 0 (a client is logging)
+      copy[at + page + ra + 0x0d] = 0;
+      copy[at + page + ra + 0x0e] = copy[at + page + ra + 0x0e]! & ~2; // RESTART_VOLUME_IS_CLEAN off
+    }
+    const s = openNtfs(new MemoryDevice(copy.slice())).safety();
+    expect(s.logFile.state).toBe('unclean');
+    expect(s.safeToWrite).toBe(false);
+    expect(() => openNtfs(new MemoryDevice(copy.slice()), { write: true })).toThrow(UnsafeStateError);
+    expect(() => openNtfs(new MemoryDevice(copy.slice()), { write: true })).toThrow(/LogFile/);
+    const forced = openNtfs(new MemoryDevice(copy.slice()), { write: true, force: true });
+    forced.writeFile('/forced.txt', enc('x'));
+    expect(forced.safety().logFile.state).toBe('empty');
+  });
+
+  it('a failing operation writes nothing', () => {
+    const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
+    const dev = new MemoryDevice(bytes);
+    const fs = openNtfs(dev, { write: true });
+    fs.writeFile('/first.txt', enc('first write resets $LogFile'));
+    const snapshot = dev.bytes.slice();
+    expect(() => fs.writeFile('/huge.bin', new Uint8Array(64 * 1024 * 1024))).toThrow(NoSpaceError);
+    expect(() => fs.rename('/compressed', '/compressed/sub/x')).toThrow(GuestError);
+    expect(() => fs.mkdir('/many')).toThrow(ExistsError);
+    expect(() => fs.rmdir('/links')).toThrow(UsageError);
+    expect(Buffer.from(dev.bytes).equals(Buffer.from(snapshot))).toBe(true);
+    // and the volume still works
+    fs.writeFile('/after.txt', enc('ok'));
+    expect(fs.readdir('/many')).toHaveLength(3000);
+  });
+
+  itWithTools(['ntfsfix', 'ntfsresize', 'fls', 'icat', 'ntfscat'], 'writes into ntfs-3g fixtures (compressed, hard links, DOS names) stay consistent', () => {
+    const img = join(tmp.dir, 'features.img');
+    writeFileSync(img, readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
+    const { fs, close } = open(img);
+    fs.unlink('/links/hardlink.txt');
+    expect(fs.stat('/links/original.txt').links).toBe(2);
+    fs.rename('/Long File Name.txt', '/links/moved.txt');
+    expect(fs.tryStat('/LONGFI~1.TXT')).toBeUndefined();
+    fs.writeFile('/compressed/text.txt', enc('now plain'));
+    expect(fs.stat('/compressed/text.txt').flags?.compressed).toBe(false);
+    fs.unlink('/sparse.bin');
+    for (let i = 0; i < 3000; i += 2) fs.unlink(`/many/entry-${String(i).padStart(5, '0')}.dat`);
+    expect(fs.readdir('/many')).toHaveLength(1500);
+    close();
+    expect(spawnSync('ntfsfix', ['-n', img]).status).toBe(0);
+    expect(spawnSync('ntfsresize', ['-i', '-f', img]).status).toBe(0);
+    expect(execFileSync('ntfscat', [img, 'compressed/text.txt']).toString()).toBe('now plain');
+    expect(execFileSync('ntfscat', [img, 'links/moved.txt']).toString()).toBe('long name\n');
+    const fls = execFileSync('fls', ['-r', '-p', img]).toString();
+    expect(fls).toMatch(/\tlinks\/moved\.txt\n/);
+    expect(fls).not.toMatch(/hardlink\.txt|\tsparse\.bin|entry-00000\.dat/);
+    expect((fls.match(/\tmany\/entry-/g) ?? []).length).toBe(1500);
+  }, 120_000);
+});
+
+describeWithTools(['ntfsfix', 'ntfsresize', 'fls', 'icat', 'ntfscat', 'ntfsls'], 'NTFS writes on a Windows-made volume', () => {
+  const shared = sharedDir();
+  it.skipIf(!shared)('writes into ntfs-lastaccess.raw (Windows 10) and empties its $LogFile like ntfs-3g', async () => {
+    const raw = join(tmp.dir, 'win.raw');
+    await gunzipSparse(join(shared!, 'testdata/ntfs/ntfs-samples/ntfs-lastaccess.raw.gz'), raw);
+    const vol = join(tmp.dir, 'win-vol.raw');
+    const part = ntfsPartition(raw);
+    sliceSparse(raw, part.start, vol, part.size);
+    // the untouched volume passes the checks (baseline)
+    expect(spawnSync('ntfsfix', ['-n', vol]).status).toBe(0);
+    expect(spawnSync('ntfsresize', ['-i', '-f', vol]).status).toBe(0);
+    const before = openNtfs(new MemoryDevice(new Uint8Array(readFileSync(vol)))).safety();
+    expect(before.logFile.state).toBe('clean');
+    const { fs, close } = open(vol);
+    fs.mkdir('/guestkit');
+    fs.writeFile('/guestkit/firstboot.cmd', enc('@echo off\r\necho hello\r\n'));
+    fs.writeFile('/test/1.txt', enc('rewritten by guestkit'));
+    close();
+    const after = openNtfs(new MemoryDevice(new Uint8Array(readFileSync(vol)))).safety();
+    expect(after.logFile.state).toBe('empty');
+    expect(spawnSync('ntfsfix', ['-n', vol]).status).toBe(0);
+    expect(spawnSync('ntfsresize', ['-i', '-f', vol]).status).toBe(0);
+    expect(execFileSync('ntfscat', [vol, 'guestkit/firstboot.cmd']).toString()).toBe('@echo off\r\necho hello\r\n');
+    expect(execFileSync('ntfscat', [vol, 'test/1.txt']).toString()).toBe('rewritten by guestkit');
+    expect(execFileSync('fls', ['-r', '-p', vol]).toString()).toMatch(/\tguestkit\/firstboot\.cmd\n/);
+    void copyFileSync;
+  }, 120_000);
+});
