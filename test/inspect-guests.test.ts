@@ -263,3 +263,26 @@ describe('JSON facts of the sample guest against virt-win-reg recordings', () =>
     expect(o.windows.install_date).toBe(new Date(Number(installDate!.trim()) * 1000).toISOString().replace('.000Z', 'Z'));
   });
 });
+
+describe('hives written by hivex (virt-win-reg --merge recordings)', () => {
+  it('merge-complex: the SYSTEM and SOFTWARE hives hivex wrote read as virt-inspector read them', async () => {
+    const { openHiveBytes, readSystemFacts, readSoftwareFacts, readSoftwareExtras } = await import('@guestkit/inspector');
+    const { gunzipSync } = await import('node:zlib');
+    const { readFileSync } = await import('node:fs');
+    const { RECORDINGS_DIR } = await import('../packages/inspector/test/support/guests.js');
+    const hive = (n: string) => openHiveBytes(gunzipSync(readFileSync(join(RECORDINGS_DIR, 'merge-complex', `${n}.gz`))), n);
+    const xml = recording('merge-complex/inspector-after-merge.xml')!;
+    const warn = (m: string) => {
+      throw new Error(m);
+    };
+    const sys = readSystemFacts(hive('SYSTEM'), warn);
+    expect(`<hostname>${sys.hostname}</hostname>`).toBe(xml.match(/<hostname>[^<]*<\/hostname>/)![0]);
+    expect(sys.hostname).toBe('MERGED-HOST');
+    const sw = readSoftwareFacts(hive('SOFTWARE'), warn);
+    expect(`<product_name>${sw.productName}</product_name>`).toBe(xml.match(/<product_name>[^<]*<\/product_name>/)![0]);
+    const extras: Record<string, unknown> = {};
+    readSoftwareExtras(hive('SOFTWARE'), extras, { major: 10, minor: 0 });
+    expect(extras.registeredOwner).toBe('merged owner');
+    expect(extras.installDate).toBeUndefined();
+  });
+});
