@@ -1,5 +1,5 @@
 import {
-  openImage, readPartitionTable, OverlayDevice, GuestError, NotFoundError, UsageError, UnsafeStateError, nullLogger,
+  openImage, readPartitionTable, OverlayDevice, GuestError, NotFoundError, OutOfRangeError, UsageError, UnsafeStateError, nullLogger,
   type BlockDevice, type FileSystem, type Logger, type Partition, type PartitionTable,
 } from '@guestkit/disk';
 import { probeNtfs, openNtfs } from '@guestkit/fs-ntfs';
@@ -105,8 +105,18 @@ export class Guest {
       for (const p of disk.table.partitions) {
         if (p.extended) continue;
         if (p.typeGuid?.toUpperCase() === MSR_TYPE) continue;
-        const dev = p.open();
-        out.push(this.describe({ device: partitionDevice(disk.name, p.number), type: probeType(dev), disk, partition: p }));
+        const device = partitionDevice(disk.name, p.number);
+        let dev: BlockDevice;
+        try {
+          dev = p.open();
+        } catch (e) {
+          // A partition running past the end of a truncated image: list it, but do not read it.
+          if (!(e instanceof OutOfRangeError)) throw e;
+          this.log.warn({ device, code: e.code }, `${device}: ${e.message}; skipped`);
+          out.push({ device, type: 'unknown', disk, partition: p });
+          continue;
+        }
+        out.push(this.describe({ device, type: probeType(dev), disk, partition: p }));
       }
     }
     this.fsList = out;
