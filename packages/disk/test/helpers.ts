@@ -1,11 +1,23 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { gunzipSync } from 'node:zlib';
+import { afterAll, beforeAll } from 'vitest';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { fixturePath, tempDir } from '../../../test/support/shared.js';
 import type { BlockDevice, HostFile } from '../src/index.js';
 
 /** Decompress every fixture of test/fixtures/<area> into a fresh temp dir (names without .gz). */
+/** Unpack a fixture area for the whole test file; returns `name → path` inside the unpacked copy. */
+export function useFixtures(area: string): (name: string) => string {
+  let dir = '';
+  let cleanup = () => {};
+  beforeAll(() => {
+    ({ dir, cleanup } = unpackFixtures(area));
+  });
+  afterAll(() => cleanup());
+  return (name) => join(dir, name);
+}
+
 export function unpackFixtures(area: string): { dir: string; cleanup: () => void } {
   const t = tempDir(`guestkit-${area}-`);
   const src = fixturePath(area);

@@ -3,20 +3,14 @@
  * qemu and by us, and on images damaged on purpose (refcount too low / too high, reserved bits,
  * wrong COPIED flag, a cluster referenced twice).
  */
-import { afterAll, beforeAll, describe, expect } from 'vitest';
+import { describe, expect } from 'vitest';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkQcow2, openImage, Qcow2Device, FileDevice, createQcow2, type Qcow2CheckResult } from '../src/index.js';
 import { itWithTools, runToolStatus } from '../../../test/support/tools.js';
-import { expectedQcow2, unpackFixtures, readBE, patch } from './helpers.js';
+import { expectedQcow2, useFixtures, readBE, patch } from './helpers.js';
 
-let dir = '';
-let cleanup = () => {};
-beforeAll(() => {
-  ({ dir, cleanup } = unpackFixtures('qcow2'));
-});
-afterAll(() => cleanup());
-const p = (n: string) => join(dir, n);
+const p = useFixtures('qcow2');
 
 interface QemuCheck {
   corruptions: number;

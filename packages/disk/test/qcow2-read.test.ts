@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -6,16 +6,9 @@ import {
   NotFoundError, UnsafeStateError, GuestError, backingChain, readBytes, type Extent,
 } from '../src/index.js';
 import { itWithTools, runTool } from '../../../test/support/tools.js';
-import { CountingHost, sameBytes, deviceSha256, expectedQcow2, patch, readBE, unpackFixtures } from './helpers.js';
+import { CountingHost, sameBytes, deviceSha256, expectedQcow2, patch, readBE, useFixtures } from './helpers.js';
 
-let dir = '';
-let cleanup = () => {};
-beforeAll(() => {
-  ({ dir, cleanup } = unpackFixtures('qcow2'));
-});
-afterAll(() => cleanup());
-
-const p = (n: string) => join(dir, n);
+const p = useFixtures('qcow2');
 
 /** Run `fn` and return the GuestError it throws (fails the test otherwise). */
 function guestError(fn: () => unknown): GuestError {

@@ -4,7 +4,7 @@
  * images qemu made (v2, zero clusters, compressed, backing chains, snapshots, 1/64-bit refcounts)
  * and when the host fails in the middle of a write.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -12,15 +12,9 @@ import {
 } from '../src/index.js';
 import { Rng } from '../../../test/support/fuzz.js';
 import { itWithTools, runTool, runToolStatus } from '../../../test/support/tools.js';
-import { sameBytes, unpackFixtures } from './helpers.js';
+import { sameBytes, useFixtures } from './helpers.js';
 
-let dir = '';
-let cleanup = () => {};
-beforeAll(() => {
-  ({ dir, cleanup } = unpackFixtures('qcow2'));
-});
-afterAll(() => cleanup());
-const p = (n: string) => join(dir, n);
+const p = useFixtures('qcow2');
 
 function pattern(rng: Rng, n: number): Uint8Array {
   const b = new Uint8Array(n);

@@ -8,13 +8,11 @@ import type { FishSession, Resolved } from './session.js';
 import { TarParser, TarWriter } from './tar.js';
 import { downloadTo, readGuestFile, uploadFrom } from './file-io.js';
 import { byteCompare } from './format.js';
+import { join } from './paths.js';
 
 /** Bulk transfer (copy-in/out, tar-in/out) and session commands (run, inspect-os). */
 const MAX_DEPTH = 256;
 
-function join(dir: string, name: string): string {
-  return dir === '/' ? '/' + name : dir + '/' + name;
-}
 
 /** guestfish optional arguments come as "name:value" words. */
 function optArgs(words: string[], allowed: string[], cmd: string): Record<string, string> {

@@ -6,6 +6,7 @@ import { byteCompare, formatStructList, formatLl, formatStatns, linuxDevNumber, 
 import { downloadTo, readGuestFile } from './file-io.js';
 import { Progress } from '../progress.js';
 import { describeFile, tryPe } from './file-type.js';
+import { join, parentOf } from './paths.js';
 
 /** ntfs-3g hides the NTFS system files (MFT records 0–15: $MFT, $Bitmap, …) from directory listings. */
 function visible(fs: FileSystem, e: DirEntry): boolean {
@@ -16,14 +17,7 @@ function listNames(fs: FileSystem, path: string): DirEntry[] {
   return fs.readdir(path).filter((e) => visible(fs, e)).sort((a, b) => byteCompare(a.name, b.name));
 }
 
-function parentOf(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
 
-function join(dir: string, name: string): string {
-  return dir === '/' ? '/' + name : dir + '/' + name;
-}
 
 function subdirs(fs: FileSystem, path: string): number {
   return fs.readdir(path).filter((e) => e.type === 'directory').length;

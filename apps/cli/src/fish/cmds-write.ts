@@ -2,17 +2,8 @@ import { ExistsError, LimitError, NotFoundError, UsageError, type FileSystem } f
 import type { FishCommand } from './registry.js';
 import type { FishSession, Resolved } from './session.js';
 import { uploadFrom, readGuestFile } from './file-io.js';
+import { baseOf, join, parentOf } from './paths.js';
 
-function parentOf(p: string): string {
-  const i = p.lastIndexOf('/');
-  return i <= 0 ? '/' : p.slice(0, i);
-}
-function baseOf(p: string): string {
-  return p.slice(p.lastIndexOf('/') + 1);
-}
-function join(dir: string, name: string): string {
-  return dir === '/' ? '/' + name : dir + '/' + name;
-}
 
 const enc = new TextEncoder();
 const RM_MAX_DEPTH = 256;

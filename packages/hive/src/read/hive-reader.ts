@@ -91,34 +91,44 @@ export class HiveReader {
     return this.image.view.u16(n + CELL_HEADER + NK.flags, 'nk flags');
   }
 
+  /**
+   * Where the name of a key ("nk") or value ("vk") cell lies: its absolute start, byte length and
+   * encoding, checked against the cell. Both cells keep name length, flags and name at their own
+   * layout offsets, with the same "compressed name" (Latin-1) flag bit.
+   */
+  private nameRange(ref: number, kind: 'nk' | 'vk'): { start: number; len: number; compressed: boolean } {
+    const L = kind === 'nk' ? NK : VK;
+    const dl = kind === 'nk' ? this.nk(ref as NodeRef) : this.vk(ref as ValueRef);
+    if (dl < L.SIZE) throw overflow(this.image, ref, kind, L.SIZE, dl);
+    const view = this.image.view;
+    const d = ref + CELL_HEADER;
+    const len = view.u16(d + L.nameLength, `${kind} name length`);
+    if (L.name + len > dl) throw overflow(this.image, ref, `${kind} name`, L.name + len, dl);
+    const flag = kind === 'nk' ? KeyFlag.CompName : ValueFlag.CompName;
+    const compressed = (view.u16(d + L.flags, `${kind} flags`) & flag) !== 0;
+    return { start: d + L.name, len, compressed };
+  }
+
+  /** Decode a name range; an odd-length UTF-16 name is corrupt (unsafe mode drops the last byte). */
+  private decodeName(ref: number, what: 'key' | 'value', r: { start: number; len: number; compressed: boolean }): string {
+    if (!r.compressed && r.len % 2 !== 0) {
+      if (!this.unsafe) {
+        throw new FormatError(HiveCode.BadName, `${this.image.name}: UTF-16 name of the ${what} at ${hex(ref)} has an odd length (${r.len} bytes)`, { where: this.image.name, offset: ref });
+      }
+      this.warn({ offset: ref }, `odd-length UTF-16 ${what} name: last byte dropped (unsafe)`);
+    }
+    return decodeNameRange(this.image.buf, r.start, r.len, r.compressed);
+  }
+
   /** Raw name bytes and encoding of a key. */
   nodeNameBytes(n: NodeRef): { bytes: Uint8Array; compressed: boolean } {
-    const dl = this.nk(n);
-    if (dl < NK.SIZE) throw overflow(this.image, n, 'nk', NK.SIZE, dl);
-    const v = this.image.view;
-    const d = n + CELL_HEADER;
-    const len = v.u16(d + NK.nameLength, 'nk name length');
-    if (NK.name + len > dl) throw overflow(this.image, n, 'nk name', NK.name + len, dl);
-    const compressed = (v.u16(d + NK.flags, 'nk flags') & KeyFlag.CompName) !== 0;
-    return { bytes: v.bytesAt(d + NK.name, len, 'nk name'), compressed };
+    const r = this.nameRange(n, 'nk');
+    return { bytes: this.image.view.bytesAt(r.start, r.len, 'nk name'), compressed: r.compressed };
   }
 
   /** Key name (Latin-1 or lossless UTF-16). */
   nodeName(n: NodeRef): string {
-    const dl = this.nk(n);
-    if (dl < NK.SIZE) throw overflow(this.image, n, 'nk', NK.SIZE, dl);
-    const v = this.image.view;
-    const d = n + CELL_HEADER;
-    const len = v.u16(d + NK.nameLength, 'nk name length');
-    if (NK.name + len > dl) throw overflow(this.image, n, 'nk name', NK.name + len, dl);
-    const compressed = (v.u16(d + NK.flags, 'nk flags') & KeyFlag.CompName) !== 0;
-    if (!compressed && len % 2 !== 0) {
-      if (!this.unsafe) {
-        throw new FormatError(HiveCode.BadName, `${this.image.name}: UTF-16 name of the key at ${hex(n)} has an odd length (${len} bytes)`, { where: this.image.name, offset: n });
-      }
-      this.warn({ offset: n }, 'odd-length UTF-16 key name: last byte dropped (unsafe)');
-    }
-    return decodeNameRange(this.image.buf, d + NK.name, len, compressed);
+    return this.decodeName(n, 'key', this.nameRange(n, 'nk'));
   }
 
   /** Last-written time of a key (FILETIME). */
@@ -475,32 +485,13 @@ export class HiveReader {
 
   /** Raw name bytes and encoding of a value. */
   valueNameBytes(v: ValueRef): { bytes: Uint8Array; compressed: boolean } {
-    const dl = this.vk(v);
-    if (dl < VK.SIZE) throw overflow(this.image, v, 'vk', VK.SIZE, dl);
-    const view = this.image.view;
-    const d = v + CELL_HEADER;
-    const len = view.u16(d + VK.nameLength, 'vk name length');
-    if (VK.name + len > dl) throw overflow(this.image, v, 'vk name', VK.name + len, dl);
-    const compressed = (view.u16(d + VK.flags, 'vk flags') & ValueFlag.CompName) !== 0;
-    return { bytes: view.bytesAt(d + VK.name, len, 'vk name'), compressed };
+    const r = this.nameRange(v, 'vk');
+    return { bytes: this.image.view.bytesAt(r.start, r.len, 'vk name'), compressed: r.compressed };
   }
 
   /** Value name; "" for the default value. */
   valueName(v: ValueRef): string {
-    const dl = this.vk(v);
-    if (dl < VK.SIZE) throw overflow(this.image, v, 'vk', VK.SIZE, dl);
-    const view = this.image.view;
-    const d = v + CELL_HEADER;
-    const len = view.u16(d + VK.nameLength, 'vk name length');
-    if (VK.name + len > dl) throw overflow(this.image, v, 'vk name', VK.name + len, dl);
-    const compressed = (view.u16(d + VK.flags, 'vk flags') & ValueFlag.CompName) !== 0;
-    if (!compressed && len % 2 !== 0) {
-      if (!this.unsafe) {
-        throw new FormatError(HiveCode.BadName, `${this.image.name}: UTF-16 name of the value at ${hex(v)} has an odd length (${len} bytes)`, { where: this.image.name, offset: v });
-      }
-      this.warn({ offset: v }, 'odd-length UTF-16 value name: last byte dropped (unsafe)');
-    }
-    return decodeNameRange(this.image.buf, d + VK.name, len, compressed);
+    return this.decodeName(v, 'value', this.nameRange(v, 'vk'));
   }
 
   /** REG_* type number (any 32-bit value). */
