@@ -118,7 +118,9 @@ export class TarParser {
 
   /** Call at end of input: a truncated archive is an error. */
   end(): void {
-    if (this.remaining > 0 || this.meta || this.buf.some((b) => b !== 0)) throw new FormatError('TAR_TRUNCATED', 'tar: archive is truncated');
+    if (!this.done && (this.remaining > 0 || this.padding > 0 || this.meta || this.buf.some((b) => b !== 0))) {
+      throw new FormatError('TAR_TRUNCATED', 'tar: archive is truncated');
+    }
   }
 
   private header(h: Uint8Array): void {
