@@ -107,6 +107,17 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
       model.set('small.txt', s3);
       hs.truncate(60_000);
       model.set('small.txt', s3.slice(0, 60_000));
+      // a resident file grown by truncate leaves the tail uninitialized (reads as zeros, no zeros written)
+      fs.writeFile('/grow.txt', enc('resident head'));
+      const hg = fs.open('/grow.txt', { write: true });
+      hg.truncate(300_000);
+      expect(fs.stat('/grow.txt').flags?.resident).toBe(false);
+      hg.writeAt(200_000, enc('tail'));
+      const g = new Uint8Array(300_000);
+      g.set(enc('resident head'));
+      g.set(enc('tail'), 200_000);
+      model.set('grow.txt', g);
+      expect(Buffer.from(fs.readFile('/grow.txt')).equals(Buffer.from(g))).toBe(true);
       // directories, nested files, moves
       fs.mkdir('/d1');
       fs.mkdir('/d1/d2');

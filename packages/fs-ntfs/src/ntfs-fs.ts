@@ -831,7 +831,20 @@ export class NtfsFileSystem implements FileSystem {
     if (!Number.isSafeInteger(size) || size < 0) throw new UsageError(NtfsCode.Usage, `bad size ${size}`, { size });
     const old = this.dataState(w, n, stream);
     if (!old) throw new NotFoundError(NtfsCode.NotFound, `record ${n}: stream "${stream}" is gone`, { record: n });
-    if (old.resident || this.residentFits(w, n, stream, size)) {
+    const fits = this.residentFits(w, n, stream, size);
+    if (old.resident && !fits) {
+      // Growing out of the MFT record: move the resident bytes into clusters and leave the new tail
+      // uninitialized (it reads as zeros), instead of writing `size` bytes of zeros first.
+      const cur = old.resident;
+      const cs = this.vol.clusterSize;
+      const need = Math.ceil(size / cs);
+      const runs = this.resizeRuns(w, [], need);
+      if (cur.length > 0) w.writeRuns(runs, 0, cur);
+      w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: need * cs, dataSize: size, initializedSize: cur.length, flags: 0, compressionUnit: 0 } });
+      this.afterDataChange(w, n, stream === '' ? size : undefined);
+      return;
+    }
+    if (old.resident || fits) {
       const cur = old.resident ?? (() => {
         const b = new Uint8Array(Math.min(size, old.nr!.dataSize));
         this.dataSource(this.vol.view(n), stream, `record ${n}`).read(0, b);
