@@ -1,5 +1,4 @@
 import type { CommandModule } from 'yargs';
-import { createHash } from 'node:crypto';
 import { UsageError } from '@guestkit/disk/binary';
 import type { Recipe } from '@guestkit/inspector';
 import { ctx, type GlobalArgs } from '../main.js';
@@ -110,6 +109,7 @@ export const customizeCommand: CommandModule<GlobalArgs, CustomizeArgs> = {
     });
     const warnings = result.plan.steps.flatMap((s) => s.warnings);
     for (const w of warnings) c.log.warn({}, w);
+    const { createHash } = await import('node:crypto');
     const sha = (b: Uint8Array) => createHash('sha256').update(b).digest('hex');
     if (args.json) {
       const r = result.report;

@@ -1,6 +1,5 @@
 import * as fs from 'node:fs';
-import { spawn } from 'node:child_process';
-import { createGunzip, gzipSync } from 'node:zlib';
+import type { spawn as spawnType } from 'node:child_process';
 import { basename, join as hostJoin } from 'node:path';
 import { LimitError, NotFoundError, UsageError, UnsupportedError, ioError, type FileHandle, type FileSystem } from '@guestkit/disk';
 import type { FishCommand } from './registry.js';
@@ -80,6 +79,8 @@ const COMPRESSORS: Record<string, string[]> = { bzip2: ['bzip2', '-c'], xz: ['xz
 
 /** The tar stream of a local file (or stdin), decompressed as asked or as its magic says. */
 async function* tarInput(local: string, compress: string | undefined): AsyncGenerator<Uint8Array> {
+  const { spawn } = await import('node:child_process');
+  const { createGunzip } = await import('node:zlib');
   let kind = compress;
   if (kind === undefined && local !== '-') {
     const fd = fs.openSync(local, 'r');
@@ -164,13 +165,15 @@ export const bulkCommands: FishCommand[] = [
     minArgs: 2, maxArgs: 4,
     run: async (s, [dir, local, ...rest]) => {
       const o = optArgs(rest, ['compress', 'excludes', 'numericowner', 'xattrs', 'selinux', 'acls'], 'tar-out');
+      const { spawn } = await import('node:child_process');
+      const { gzipSync } = await import('node:zlib');
       const r = s.resolve(dir!, 'tar-out');
       requireDir(r, dir!, 'tar-out');
       const excludes = (o.excludes ?? '').split(',').filter(Boolean).map(globToRegExp);
       const chunks: Uint8Array[] = [];
       let pendingBytes = 0;
       let fd: number | undefined;
-      let child: ReturnType<typeof spawn> | undefined;
+      let child: ReturnType<typeof spawnType> | undefined;
       const compress = o.compress && o.compress !== 'none' ? o.compress : undefined;
       if (compress && compress !== 'gzip' && !COMPRESSORS[compress]) throw new UnsupportedError('FISH_COMPRESS', `tar-out: unknown compression ${compress}`);
       const out = local === '-' ? 1 : (fd = fs.openSync(local!, 'w'));

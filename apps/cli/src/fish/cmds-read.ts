@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { LimitError, UsageError, type DirEntry, type FileSystem, type Stat } from '@guestkit/disk';
 import type { FishCommand } from './registry.js';
 import type { FishSession } from './session.js';
@@ -137,7 +136,8 @@ export const readCommands: FishCommand[] = [
     synopsis: 'checksum csumtype path',
     description: 'Print a checksum of a file: md5, sha1, sha224, sha256, sha384 or sha512.',
     minArgs: 2, maxArgs: 2,
-    run: (s, [type, path]) => {
+    run: async (s, [type, path]) => {
+      const { createHash } = await import('node:crypto');
       const algo = HASHES[type!.toLowerCase()];
       if (!algo) throw new UsageError('FISH_BAD_CHECKSUM', `checksum: unknown checksum type ${type} (use md5, sha1, sha224, sha256, sha384, sha512)`);
       const r = s.resolve(path!, 'checksum');

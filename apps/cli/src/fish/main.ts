@@ -5,7 +5,6 @@ import { ctx } from '../main.js';
 import type { FishArgs } from '../commands/fish.js';
 import { FishSession } from './session.js';
 import { buildTable, parseScript, runAll } from './run.js';
-import { repl } from './repl.js';
 import { splitOneShot } from './words.js';
 
 function list(v: string | string[] | undefined): string[] {
@@ -46,7 +45,7 @@ export async function runFish(args: FishArgs, commandWords: string[]): Promise<n
       }
       status = await runAll(table, session, parseScript(text), c.debug);
     } else if (!process.stdin.isTTY) status = await runAll(table, session, parseScript(readFileSync(0, 'utf8')), c.debug);
-    else status = await repl(table, session, c.debug);
+    else status = await (await import('./repl.js')).repl(table, session, c.debug);
     session.flush();
     return status;
   } finally {

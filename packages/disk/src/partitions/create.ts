@@ -3,7 +3,6 @@
  * overlap, field widths); only then is anything written. The result is read back with
  * readPartitionTable and returned, so the caller sees exactly what a reader will see.
  */
-import { randomInt } from 'node:crypto';
 import {
   ByteView, ByteWriter, UsageError, crc32, randomGuid, isGuid, nullLogger, type Logger,
 } from '../binary/index.js';
@@ -152,7 +151,7 @@ export function writeMbr(dev: BlockDevice, spec: MbrSpec): PartitionTable {
   dev.readAt(0, s0);
   const w = new ByteWriter(s0);
   const oldSig = new ByteView(s0).u32(MBR.diskSignature);
-  const sig = spec.diskSignature ?? (oldSig !== 0 ? oldSig : randomInt(1, 0xffffffff));
+  const sig = spec.diskSignature ?? (oldSig !== 0 ? oldSig : randomNonZeroU32());
   w.u32(MBR.diskSignature, sig);
   w.u16(MBR.reserved, 0);
   w.fill(MBR.entries, 64, 0);
@@ -271,4 +270,12 @@ export function writeGpt(dev: BlockDevice, spec: GptSpec): PartitionTable {
   dev.writeAt(0, sector0);
   dev.flush();
   return readPartitionTable(dev, { sectorSize: ss });
+}
+
+/** A random non-zero 32-bit MBR disk signature (Web Crypto: no node:crypto load at start-up). */
+function randomNonZeroU32(): number {
+  const a = new Uint32Array(1);
+  do globalThis.crypto.getRandomValues(a);
+  while (a[0] === 0);
+  return a[0]!;
 }
