@@ -6,7 +6,8 @@
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dist = join(here, '..', 'dist');
@@ -28,4 +29,16 @@ await build({
   supported: { 'dynamic-import': false },
   logLevel: 'warning',
   legalComments: 'none',
+  // Whitespace and comments out, names kept (stack traces under --debug stay readable), and only
+  // ASCII in the output: the launcher can then read it as Latin-1, which costs a fraction of
+  // UTF-8 decoding (~1 ms instead of ~7 ms for the whole bundle), and the file is a third smaller.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  charset: 'ascii',
 });
+const text = readFileSync(out);
+const wide = text.findIndex((b) => b > 0x7f);
+if (wide >= 0) throw new Error(`bundle: ${out} has a non-ASCII byte at offset ${wide}; the launcher reads it as Latin-1`);
+
+// The code cache, made after a training run of everyday commands (see train-cache.cjs).
+spawnSync(process.execPath, [join(here, 'train-cache.cjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
