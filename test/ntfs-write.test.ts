@@ -282,6 +282,62 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     close();
     expectOracles(img, model, 100);
   }, 300_000);
+
+  it('grows a directory whose index allocation no longer fits its record, and edits it there', () => {
+    const img = join(tmp.dir, 'bigdir.img');
+    mkntfs(img, 48, 512);
+    const rng = new Rng(11);
+    const model: Model = new Map();
+    let { fs, close } = open(img);
+    // free space as a comb of 2-cluster holes (see above): every 4 KiB index block of the new
+    // directory takes four runs, and its runlist outgrows the directory's MFT record
+    fs.mkdir('/comb');
+    model.set('comb', 'dir');
+    for (let i = 0; i < 2000; i++) fs.writeFile(`/comb/c${i}`, rand(rng, 1024));
+    // room in $MFT for the directory's entries, made now so $MFT need not grow later
+    fs.mkdir('/pre');
+    for (let i = 0; i < 800; i++) fs.writeFile(`/pre/p${i}`, enc('x'));
+    for (let i = 0; i < 800; i++) fs.unlink(`/pre/p${i}`);
+    fs.rmdir('/pre');
+    const filler = new Uint8Array(fs.statfs().freeBlocks * fs.clusterSize - 64 * 1024);
+    fs.writeFile('/filler', filler);
+    model.set('filler', filler);
+    for (let i = 0; i < 2000; i++) {
+      if (i % 2 === 0) fs.unlink(`/comb/c${i}`);
+      else model.set(`comb/c${i}`, fs.readFile(`/comb/c${i}`));
+    }
+    fs.mkdir('/big');
+    model.set('big', 'dir');
+    // long names: few entries per index block, so few MFT records are needed to make many blocks
+    const name = (i: number) => `${String(i).padStart(5, '0')} ${'a long file name '.repeat(11)}.txt`;
+    for (let i = 0; i < 400; i++) {
+      fs.writeFile(`/big/${name(i)}`, enc(`#${i}`));
+      model.set(`big/${name(i)}`, enc(`#${i}`));
+    }
+    const v = fs.vol.view(fs.stat('/big').inode);
+    expect(v.attrList).toBeDefined();
+    expect(v.attrs.some((a) => a.type === 0xa0 && a.recordNumber !== v.base.recordNumber)).toBe(true);
+    close();
+    expectOracles(img, model, 50);
+    // reopened: insert, delete and rename inside the directory as it now is on disk
+    ({ fs, close } = open(img));
+    for (let i = 0; i < 400; i += 3) {
+      fs.unlink(`/big/${name(i)}`);
+      model.delete(`big/${name(i)}`);
+    }
+    for (let i = 400; i < 460; i++) {
+      fs.writeFile(`/big/${name(i)}`, enc(`#${i}`));
+      model.set(`big/${name(i)}`, enc(`#${i}`));
+    }
+    for (let i = 1; i < 200; i += 3) {
+      fs.rename(`/big/${name(i)}`, `/big/renamed ${i}`);
+      model.set(`big/renamed ${i}`, model.get(`big/${name(i)}`)!);
+      model.delete(`big/${name(i)}`);
+    }
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 50);
+  }, 300_000);
 });
 
 /** Seeded random operations against a model. */

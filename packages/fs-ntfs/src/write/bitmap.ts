@@ -79,12 +79,13 @@ export class AllocBitmap {
 
   /**
    * Allocate `count` units: one contiguous extent if there is one (next-fit from the cursor, then
-   * from `min`), else the first free fragments. Marks them used. @throws NoSpaceError
+   * from `min`, then from the start), else the first free fragments from `min` on, then from the start of the volume.
+   * Marks them used. @throws NoSpaceError
    */
   allocate(count: number, min = 0): { start: number; length: number }[] {
     if (count <= 0) return [];
     // contiguous first
-    for (const from of [Math.max(this.cursor, min), min]) {
+    for (const from of new Set([Math.max(this.cursor, min), min, 0])) {
       let i = this.nextFree(from);
       while (i >= 0) {
         const run = this.freeRun(i, count);
@@ -96,15 +97,17 @@ export class AllocBitmap {
         i = this.nextFree(i + run);
       }
     }
-    // fragments
+    // fragments: from `min` to the end, then wrapping round to the start of the volume
     const out: { start: number; length: number }[] = [];
     let need = count;
-    let i = this.nextFree(min);
-    while (need > 0 && i >= 0) {
-      const run = this.freeRun(i, need);
-      out.push({ start: i, length: run });
-      need -= run;
-      i = this.nextFree(i + run);
+    for (const [from, to] of [[min, this.units], [0, Math.min(min, this.units)]] as const) {
+      let i = this.nextFree(from);
+      while (need > 0 && i >= 0 && i < to) {
+        const run = this.freeRun(i, Math.min(need, to - i));
+        out.push({ start: i, length: run });
+        need -= run;
+        i = this.nextFree(i + run);
+      }
     }
     if (need > 0) {
       throw new NoSpaceError(NtfsCode.NoSpace, `${this.what}: ${count} free units needed, ${count - need} available`, { what: this.what, needed: count });

@@ -52,6 +52,13 @@ export function blobNr(b: AttrBlob, clusterCount: number): NrState & { lowestVcn
   };
 }
 
+/** A non-resident attribute held in one extent: it starts at VCN 0 and maps its whole allocation. */
+function isWholeExtent(b: AttrBlob, clusterSize: number): boolean {
+  if (blobIsResident(b)) return false;
+  const v = rd(b);
+  return v.u64n(ATTR.lowestVcn) === 0 && (Number(v.i64(ATTR.highestVcn)) + 1) * clusterSize === v.u64n(ATTR.allocatedSize);
+}
+
 /** Build a $FILE_NAME value. */
 export function fileNameValue(parentRef: bigint, name: string, ns: number, times: bigint, attrs: number, allocated: number, size: number, reparseTag = 0): Uint8Array {
   const nm = encodeUtf16le(name);
@@ -128,6 +135,8 @@ export class NtfsWriter {
     this.freeLater = [];
     this.freeRecordsLater = [];
     this.touchedDirs.clear();
+    this.dirAlloc.clear();
+    this.stagedExt.clear();
     this.created.clear();
     this.loaded = false;
   }
@@ -175,6 +184,7 @@ export class NtfsWriter {
   /** Free a record at commit (sequence bumped, in-use flag cleared). */
   freeRecord(n: number): void {
     const r = this.rec(n);
+    if (!(r.flags & RecordFlags.InUse)) return; // already freed in this operation
     r.flags = r.flags & ~RecordFlags.InUse;
     let seq = r.sequence + 1;
     if (seq > 0xffff) seq = 1;
@@ -316,16 +326,41 @@ export class NtfsWriter {
     const dirIdx = () => (dirIdxCache ??= new DirectoryIndex(vol, vol.view(dirN)));
     let alloc: { runs: Run[]; size: number; allocated: number } | undefined;
     let bitmap: Uint8Array | undefined;
+    /** The $BITMAP:$I30 clusters when that attribute is non-resident (it is rewritten in place). */
+    let bitmapNr: NrState | undefined;
     const loadAlloc = () => {
       if (alloc) return;
+      const kept = this.dirAlloc.get(dirN);
+      if (kept) {
+        // an earlier edit of this directory in the same operation
+        alloc = { ...kept.alloc, runs: kept.alloc.runs.slice() };
+        bitmap = kept.bitmap.slice();
+        bitmapNr = kept.bitmapNr;
+        return;
+      }
       const a = dirRec.find(AttrType.IndexAllocation, I30);
       const b = dirRec.find(AttrType.Bitmap, I30);
-      if (a && b) {
+      if (a && b && isWholeExtent(a, this.cs) && (blobIsResident(b) || isWholeExtent(b, this.cs))) {
         const st = blobNr(a, vol.clusterCount);
         alloc = { runs: st.runs, size: st.dataSize, allocated: st.allocatedSize };
         bitmap = blobIsResident(b) ? blobValue(b).slice() : vol.readAll(vol.view(dirN), AttrType.Bitmap, I30)!;
-      } else if (a || b || vol.view(dirN).attrList) {
-        throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: its index allocation lives in an extension record; editing it is not supported`, { record: dirN });
+        if (!blobIsResident(b)) bitmapNr = blobNr(b, vol.clusterCount);
+      } else if (a || b || (!this.isNew(dirN) && vol.view(dirN).attrList)) {
+        // Some extent of the index lives in an extension record (a large or fragmented directory):
+        // take the whole attributes from the volume, through the attribute list.
+        const view = vol.view(dirN);
+        const ia = vol.streamInfo(view, AttrType.IndexAllocation, I30);
+        const bm = vol.streamInfo(view, AttrType.Bitmap, I30);
+        if (!ia && !bm) {
+          alloc = { runs: [], size: 0, allocated: 0 };
+          bitmap = new Uint8Array(8);
+        } else if (!ia || !bm || ia.resident) {
+          throw new FormatError(NtfsCode.BadIndex, `directory record ${dirN}: $INDEX_ALLOCATION and $BITMAP of $I30 do not come as a pair`, { record: dirN });
+        } else {
+          alloc = { runs: ia.runs.slice(), size: ia.dataSize, allocated: ia.allocatedSize };
+          bitmap = vol.readAll(view, AttrType.Bitmap, I30)!;
+          if (!bm.resident) bitmapNr = { runs: bm.runs, allocatedSize: bm.allocatedSize, dataSize: bm.dataSize, initializedSize: bm.initializedSize, flags: 0, compressionUnit: 0 };
+        }
       } else {
         alloc = { runs: [], size: 0, allocated: 0 };
         bitmap = new Uint8Array(8);
@@ -375,10 +410,19 @@ export class NtfsWriter {
         loadAlloc();
         const bit = (vcn * vcnUnit) / blockSize;
         if (bit >>> 3 < bitmap!.length) bitmap![bit >>> 3] = bitmap![bit >>> 3]! & ~(1 << (bit & 7));
+        freed.add(vcn);
       },
     };
+    const freed = new Set<number>();
     const ed = new IndexEditor(root, store, vol.upcase, `directory record ${dirN}`);
     const finish = () => {
+      // A freed block is written back empty: sleuthkit reads every block of the allocation
+      // whatever $BITMAP says, and would list the stale names still in it.
+      for (const vcn of freed) {
+        const bit = (vcn * vcnUnit) / blockSize;
+        const reused = bit >>> 3 < bitmap!.length && (bitmap![bit >>> 3]! & (1 << (bit & 7))) !== 0;
+        if (!reused) ed.nodes.set(vcn, { vcn, entries: [{ ref: 0n, key: new Uint8Array(0), end: true, sub: -1 }], dirty: true });
+      }
       if ([...ed.nodes.values()].some((nd) => nd.dirty)) loadAlloc();
       // blocks
       for (const node of ed.nodes.values()) {
@@ -392,34 +436,33 @@ export class NtfsWriter {
         }
         this.blocks.set(`${dirN}/${node.vcn}`, { dir: dirN, vcn: node.vcn * vcnUnit, bytes: encodeBlock(node, blockSize, usn) });
       }
-      if (alloc && alloc.runs.length) {
-        const a = dirRec.find(AttrType.IndexAllocation, I30);
-        // like ntfs-3g: the whole allocation is initialized data; $BITMAP says which blocks are used
-        const spec = { runs: alloc.runs, lowestVcn: 0, highestVcn: alloc.allocated / this.cs - 1, allocatedSize: alloc.allocated, dataSize: alloc.allocated, initializedSize: alloc.allocated };
-        const blob = nonResidentAttr(AttrType.IndexAllocation, I30, spec);
-        if (a) dirRec.replace(a, blob);
-        else dirRec.add(blob);
-        const b = dirRec.find(AttrType.Bitmap, I30);
-        const bb = residentAttr(AttrType.Bitmap, I30, bitmap!);
-        if (b && !blobIsResident(b)) {
-          const st = blobNr(b, vol.clusterCount);
-          if (bitmap!.length > st.allocatedSize) throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: index bitmap outgrew its clusters`, {});
-          this.writeRuns(st.runs, 0, bitmap!);
-          dirRec.replace(b, nonResidentAttr(AttrType.Bitmap, I30, { runs: st.runs, lowestVcn: 0, highestVcn: st.highestVcn, allocatedSize: st.allocatedSize, dataSize: bitmap!.length, initializedSize: bitmap!.length }));
-        } else if (b) dirRec.replace(b, bb);
-        else dirRec.add(bb);
-      }
+      // The root first: it may have shrunk (entries pushed down into blocks), making room below.
       if (root.dirty || (alloc && alloc.runs.length)) {
         dirRec.replace(dirRec.find(AttrType.IndexRoot, I30)!, residentAttr(AttrType.IndexRoot, I30, encodeRoot(root, blockSize, this.cs)));
       }
+      if (alloc && alloc.runs.length) {
+        // like ntfs-3g: the whole allocation is initialized data; $BITMAP says which blocks are used.
+        // place() keeps it in the base record when it fits, else moves its runlist to extension
+        // records under an $ATTRIBUTE_LIST (a big directory on a fragmented volume).
+        const a = alloc.allocated;
+        this.place(dirN, AttrType.IndexAllocation, I30, { nr: { runs: alloc.runs, allocatedSize: a, dataSize: a, initializedSize: a, flags: 0, compressionUnit: 0 } });
+        if (bitmapNr) {
+          if (bitmap!.length > bitmapNr.allocatedSize) throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: index bitmap outgrew its clusters`, {});
+          this.writeRuns(bitmapNr.runs, 0, bitmap!);
+          this.place(dirN, AttrType.Bitmap, I30, { nr: { ...bitmapNr, dataSize: bitmap!.length, initializedSize: bitmap!.length } });
+        } else {
+          this.place(dirN, AttrType.Bitmap, I30, { resident: bitmap! });
+        }
+      }
       if (!dirRec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `directory record ${dirN}: its index attributes no longer fit the record`, { record: dirN });
-      if (alloc) this.allocFor.set(dirN, alloc.runs);
+      if (alloc) this.dirAlloc.set(dirN, { alloc, bitmap: bitmap!, bitmapNr });
       this.touchedDirs.add(dirN);
     };
     return { ed, finish };
   }
 
-  private allocFor = new Map<number, Run[]>();
+  /** Index allocation of each directory edited in this operation (where its blocks are written). */
+  private dirAlloc = new Map<number, { alloc: { runs: Run[]; size: number; allocated: number }; bitmap: Uint8Array; bitmapNr: NrState | undefined }>();
 
   /** Insert a name into a directory index. */
   indexInsert(dirN: number, key: Uint8Array, ref: bigint): void {
@@ -488,7 +531,7 @@ export class NtfsWriter {
     }
     // 3. index blocks
     for (const bw of this.blocks.values()) {
-      const runs = this.allocFor.get(bw.dir)!;
+      const runs = this.dirAlloc.get(bw.dir)!.alloc.runs;
       this.writeRuns(runs, bw.vcn, protectForWrite(bw.bytes));
     }
     // 4. records: extension records before bases, record 0 last
@@ -501,6 +544,8 @@ export class NtfsWriter {
     this.freeLater = [];
     this.freeRecordsLater = [];
     this.touchedDirs.clear();
+    this.dirAlloc.clear();
+    this.stagedExt.clear();
     this.clusters.dirtyLo = Infinity;
     this.clusters.dirtyHi = -1;
     this.mftBmp.dirtyLo = Infinity;
@@ -564,7 +609,7 @@ export class NtfsWriter {
     const view = this.isNew(baseN) ? { attrs: [] as { recordNumber: number }[] } : this.vol.view(baseN);
     // drop old extents
     for (const b of base.attrs.filter((a) => a.type === type && a.name === name)) base.remove(b);
-    const extRecords = new Set<number>();
+    const extRecords = new Set<number>(this.stagedExt.get(baseN));
     for (const a of view.attrs) if (a.recordNumber !== baseN) extRecords.add(a.recordNumber);
     for (const x of extRecords) {
       const er = this.rec(x);
@@ -587,9 +632,18 @@ export class NtfsWriter {
       const er = this.rec(x);
       if (er.attrs.length === 0) this.freeRecord(x);
     }
-    if (base.find(AttrType.AttributeList) || [...extRecords].some((x) => this.rec(x).attrs.length > 0)) this.rebuildAttrList(baseN, [...extRecords].filter((x) => this.rec(x).attrs.length > 0));
+    const live = [...extRecords].filter((x) => this.rec(x).attrs.length > 0);
+    this.stagedExt.set(baseN, new Set(live));
+    if (base.find(AttrType.AttributeList) || live.length > 0) this.rebuildAttrList(baseN, live);
     if (!base.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `record ${baseN}: attributes do not fit`, { record: baseN });
   }
+
+  /**
+   * Extension records of each base record as this operation has laid them out so far (the volume's
+   * view still shows them as they are on disk), so that a second place() on the same file keeps
+   * the first one's extents in the attribute list.
+   */
+  private stagedExt = new Map<number, Set<number>>();
 
   private placeInExtensions(baseN: number, type: number, name: string, s: NrState, extRecords: Set<number>): void {
     const base = this.rec(baseN);
