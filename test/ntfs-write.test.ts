@@ -48,6 +48,25 @@ function expectOracles(image: string, model: Model, maxCat = 200): void {
   expect(report.catChecked).toBeGreaterThan(0);
 }
 
+/**
+ * Leave a volume's free space as a comb of 2-cluster holes (512 B clusters): 2000 small
+ * non-resident files in /comb, `beforeFill` run, the rest of the volume filled but `slack`
+ * bytes, then every other small file deleted.
+ */
+function combFragment(fs: NtfsFileSystem, rng: Rng, model: Model, slack: number, beforeFill: () => void): void {
+  fs.mkdir('/comb');
+  model.set('comb', 'dir');
+  for (let i = 0; i < 2000; i++) fs.writeFile(`/comb/c${i}`, rand(rng, 1024));
+  beforeFill();
+  const filler = new Uint8Array(fs.statfs().freeBlocks * fs.clusterSize - slack);
+  fs.writeFile('/filler', filler);
+  model.set('filler', filler);
+  for (let i = 0; i < 2000; i++) {
+    if (i % 2 === 0) fs.unlink(`/comb/c${i}`);
+    else model.set(`comb/c${i}`, fs.readFile(`/comb/c${i}`));
+  }
+}
+
 /** Our own reads must agree with the model too. */
 function expectOwnReads(fs: NtfsFileSystem, model: Model): void {
   for (const [p, v] of model) {
@@ -249,20 +268,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     const model: Model = new Map();
     const { fs, close } = open(img);
     const before = fs.vol.recordCount;
-    // many small non-resident files, the rest of the volume filled, then every other small file
-    // deleted: the only free space is a comb of 2-cluster holes
-    fs.mkdir('/comb');
-    model.set('comb', 'dir');
-    for (let i = 0; i < 2000; i++) fs.writeFile(`/comb/c${i}`, rand(rng, 1024));
-    expect(fs.vol.recordCount).toBeGreaterThan(before);
-    const free = fs.statfs().freeBlocks * fs.clusterSize;
-    const filler = new Uint8Array(free - 256 * 1024);
-    fs.writeFile('/filler', filler);
-    model.set('filler', filler);
-    for (let i = 0; i < 2000; i++) {
-      if (i % 2 === 0) fs.unlink(`/comb/c${i}`);
-      else model.set(`comb/c${i}`, fs.readFile(`/comb/c${i}`));
-    }
+    combFragment(fs, rng, model, 256 * 1024, () => expect(fs.vol.recordCount).toBeGreaterThan(before));
     // a file that can only be stored in hundreds of fragments
     const frag = rand(rng, 600 * 1024);
     fs.writeFile('/fragmented.bin', frag);
@@ -289,23 +295,15 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     const rng = new Rng(11);
     const model: Model = new Map();
     let { fs, close } = open(img);
-    // free space as a comb of 2-cluster holes (see above): every 4 KiB index block of the new
-    // directory takes four runs, and its runlist outgrows the directory's MFT record
-    fs.mkdir('/comb');
-    model.set('comb', 'dir');
-    for (let i = 0; i < 2000; i++) fs.writeFile(`/comb/c${i}`, rand(rng, 1024));
-    // room in $MFT for the directory's entries, made now so $MFT need not grow later
-    fs.mkdir('/pre');
-    for (let i = 0; i < 800; i++) fs.writeFile(`/pre/p${i}`, enc('x'));
-    for (let i = 0; i < 800; i++) fs.unlink(`/pre/p${i}`);
-    fs.rmdir('/pre');
-    const filler = new Uint8Array(fs.statfs().freeBlocks * fs.clusterSize - 64 * 1024);
-    fs.writeFile('/filler', filler);
-    model.set('filler', filler);
-    for (let i = 0; i < 2000; i++) {
-      if (i % 2 === 0) fs.unlink(`/comb/c${i}`);
-      else model.set(`comb/c${i}`, fs.readFile(`/comb/c${i}`));
-    }
+    // free space as a comb of 2-cluster holes: every 4 KiB index block of the new directory
+    // takes four runs, and its runlist outgrows the directory's MFT record. Room in $MFT for
+    // the directory's entries is made first, so $MFT need not grow later.
+    combFragment(fs, rng, model, 64 * 1024, () => {
+      fs.mkdir('/pre');
+      for (let i = 0; i < 800; i++) fs.writeFile(`/pre/p${i}`, enc('x'));
+      for (let i = 0; i < 800; i++) fs.unlink(`/pre/p${i}`);
+      fs.rmdir('/pre');
+    });
     fs.mkdir('/big');
     model.set('big', 'dir');
     // long names: few entries per index block, so few MFT records are needed to make many blocks
