@@ -7,7 +7,7 @@ import { RegType } from '../layout/value-types.js';
 import { DEFAULT_LIMITS, type HiveLimits } from '../limits.js';
 import type { HiveImage } from './hive-image.js';
 import { absRef, badRef, badType, needCell, overflow } from './cell-ref.js';
-import { decodeName, decodeNameRange, upcaseName } from './names.js';
+import { decodeName, decodeNameRange, upcaseName, type NameSpan } from './names.js';
 import { decodeRegValue, decodeRegString, decodeMultiSz, type RegValue } from './value-decode.js';
 
 /** Subkey indexes kept at once (a bound on memory for long-running readers). */
@@ -129,6 +129,19 @@ export class HiveReader {
   /** Key name (Latin-1 or lossless UTF-16). */
   nodeName(n: NodeRef): string {
     return this.decodeName(n, 'key', this.nameRange(n, 'nk'));
+  }
+
+  /**
+   * Where the name of a key lies, checked like nodeName (an odd-length UTF-16 name throws, or
+   * in unsafe mode warns and its last byte is ignored); nothing is decoded.
+   */
+  readNodeName(n: NodeRef, out: NameSpan): NameSpan {
+    const r = this.nameRange(n, 'nk');
+    if (!r.compressed && r.len % 2 !== 0) this.decodeName(n, 'key', r);
+    out.nameOff = r.start;
+    out.nameLen = r.len;
+    out.nameCompressed = r.compressed;
+    return out;
   }
 
   /** Last-written time of a key (FILETIME). */
@@ -598,8 +611,9 @@ export class HiveReader {
   }
 
   /**
-   * Everything an exporter needs from a vk in one pass with one validation: name, type and
-   * the data span (the same checks and unsafe behaviour as valueName/valueType/valueDataSpan).
+   * Everything an exporter needs from a vk in one pass with one validation: where the name
+   * lies (not decoded: see decodeNameRange), the type and the data span (the same checks and
+   * unsafe behaviour as valueName/valueType/valueDataSpan).
    */
   readValue(v: ValueRef, out: ValueRead): ValueRead {
     const img = this.image;
@@ -614,8 +628,10 @@ export class HiveReader {
     const nlen = view.u16(d + VK.nameLength, 'vk name length');
     if (VK.name + nlen > dl) throw overflow(img, v, 'vk name', VK.name + nlen, dl);
     const compressed = (view.u16(d + VK.flags, 'vk flags') & ValueFlag.CompName) !== 0;
-    if (!compressed && nlen % 2 !== 0) out.name = this.valueName(v); // throws or warns
-    else out.name = decodeNameRange(img.buf, d + VK.name, nlen, compressed);
+    if (!compressed && nlen % 2 !== 0) this.valueName(v); // throws, or warns (unsafe: the last byte is dropped)
+    out.nameOff = d + VK.name;
+    out.nameLen = nlen;
+    out.nameCompressed = compressed;
     out.type = view.u32(d + VK.type, 'vk type');
     const raw = view.u32(d + VK.dataSize, 'vk data size');
     if (raw < VK_DATA_INLINE && raw > 0) {
@@ -750,9 +766,8 @@ export class HiveReader {
   }
 }
 
-/** What readValue fills in. */
-export interface ValueRead extends DataSpan {
-  name: string;
+/** What readValue fills in: the name as a range of the hive image, the type, the data span. */
+export interface ValueRead extends DataSpan, NameSpan {
   type: number;
 }
 
