@@ -118,6 +118,8 @@ export class HiveImage {
     const size = this.size;
     const declaredEnd = HBIN_BASE + this.base.hiveBinsSize;
     const end = baseUntrusted ? size : Math.min(size, declaredEnd);
+    // Cell sizes are read inside hbins already checked to lie in the file: no per-field check.
+    const dv = new DataView(this.buf.buffer, this.buf.byteOffset, size);
     const st: CellStats = { hbins: 0, badHbins: 0, allocatedCells: 0, allocatedBytes: 0, freeCells: 0, freeBytes: 0, hbinsEnd: HBIN_BASE };
     let off = HBIN_BASE;
     while (off + HBIN.SIZE <= end) {
@@ -157,11 +159,11 @@ export class HiveImage {
       }
       this.hbinStarts.push(off);
       st.hbins++;
-      const binEnd = off + binSize;
+      const binEnd = off + binSize; // ≤ size, checked above
       let c = off + HBIN.SIZE;
       while (c < binEnd) {
         if (c + CELL_HEADER > binEnd) break;
-        const raw = v.i32(c, 'cell size');
+        const raw = dv.getInt32(c, true);
         const len = raw < 0 ? -raw : raw;
         if (len <= CELL_HEADER || len % 4 !== 0 || c + len > binEnd) {
           if (!this.unsafe) {
@@ -188,23 +190,22 @@ export class HiveImage {
     return st;
   }
 
+  // Bitmap bit for the 4-byte slot at `off` (a multiple of 4 below 2^32): byte off >>> 5, bit (off >>> 2) & 7.
+
   private mark(off: number): void {
-    const slot = off / 4;
-    const i = Math.floor(slot / 8);
-    this.bitmap[i] = this.bitmap[i]! | (1 << (slot % 8));
+    const i = off >>> 5;
+    this.bitmap[i] = this.bitmap[i]! | (1 << ((off >>> 2) & 7));
   }
 
   private unmark(off: number): void {
-    const slot = off / 4;
-    const i = Math.floor(slot / 8);
-    this.bitmap[i] = this.bitmap[i]! & ~(1 << (slot % 8));
+    const i = off >>> 5;
+    this.bitmap[i] = this.bitmap[i]! & ~(1 << ((off >>> 2) & 7));
   }
 
   /** True when `off` is the start of an allocated cell (hivex IS_VALID_BLOCK). */
   isCell(off: number): boolean {
     if (!(off >= HBIN_BASE && off < this.size && off % 4 === 0)) return false;
-    const slot = off / 4;
-    return (this.bitmap[Math.floor(slot / 8)]! & (1 << (slot % 8))) !== 0;
+    return (this.bitmap[off >>> 5]! & (1 << ((off >>> 2) & 7))) !== 0;
   }
 
   /** Absolute size of the cell at `off`, including its 4-byte header. Caller checked isCell. */
