@@ -161,6 +161,19 @@ export class ByteSink {
     this.pos = p;
   }
 
+  /** `src[off, off + n)` with a backslash before each backslash and double quote (.reg quoting). */
+  copyEscaped(src: Uint8Array, off: number, n: number): void {
+    this.room(n * 2);
+    const b = this.buf;
+    let p = this.pos;
+    for (let i = off, end = off + n; i < end; i++) {
+      const c = src[i]!;
+      if (c === 0x5c || c === 0x22) b[p++] = 0x5c;
+      b[p++] = c;
+    }
+    this.pos = p;
+  }
+
   /**
    * The little-endian number in `src[off, off + n)` as 2n lower-case hex digits, most
    * significant first ("0000002a" for the bytes 2a 00 00 00).

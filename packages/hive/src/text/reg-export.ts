@@ -8,6 +8,7 @@ import { compareCodePoints, type NameSpan } from '../read/names.js';
 import { ByteSink } from './byte-sink.js';
 import { allLatin1, sortLatin1Spans, spanName } from './name-spans.js';
 import { KeyPaths } from './key-paths.js';
+import { CellMarks } from './cell-marks.js';
 
 export interface RegExportOptions {
   /** Printed before every key path, trailing backslash removed (e.g. "HKEY_LOCAL_MACHINE\\SOFTWARE"). */
@@ -98,11 +99,11 @@ class RegWriter {
   private readonly stack: Frame[] = [];
   private readonly paths = new KeyPaths();
   private readonly ancestors: number[] = [];
-  private readonly onPath = new Set<number>();
+  /** The keys in `ancestors`, by cell offset. */
+  private readonly onPath: CellMarks;
   private count = 0;
   /** Reused value records (no allocation per value once warmed up). */
   private readonly pool: ValueRec[] = [];
-  private readonly vals: ValueRec[] = [];
 
   constructor(private readonly hive: HiveReader, private readonly sink: ByteSink, opts: RegExportOptions) {
     this.perl = opts.encoding !== 'utf8';
@@ -112,6 +113,7 @@ class RegWriter {
     this.maxDepth = opts.maxDepth !== undefined && opts.maxDepth >= 0 ? opts.maxDepth : Infinity;
     this.unsafe = hive.unsafe;
     this.printable = Boolean(opts.unsafePrintableStrings);
+    this.onPath = new CellMarks(hive.image.size);
   }
 
   private warn(obj: Record<string, unknown>, msg: string): void {
@@ -139,7 +141,7 @@ class RegWriter {
   private enter(f: Frame): boolean {
     const hive = this.hive;
     const anc = this.ancestors;
-    while (anc.length > f.depth) this.onPath.delete(anc.pop()!);
+    while (anc.length > f.depth) this.onPath.clear(anc.pop()!);
     if (this.onPath.has(f.node)) {
       if (!this.unsafe) throw new LoopError(HiveCode.Cycle, `${hive.image.name}: key at ${hex(f.node)} is its own ancestor`, { where: hive.image.name, offset: f.node });
       this.warn({ offset: f.node }, 'key is its own ancestor: skipped (unsafe)');
@@ -153,7 +155,7 @@ class RegWriter {
       throw new LimitError(HiveCode.Limit, `${hive.image.name}: keys nested deeper than ${limits.maxDepth} levels`, { where: hive.image.name, limit: 'maxDepth', offset: f.node });
     }
     anc.push(f.node);
-    this.onPath.add(f.node);
+    this.onPath.set(f.node);
     return true;
   }
 
@@ -189,8 +191,7 @@ class RegWriter {
       this.warn({ path: this.path(f), error: e.message }, 'failed to read node values');
       refs = [];
     }
-    const vals = this.vals;
-    vals.length = 0;
+    const vals: ValueRec[] = [];
     const pool = this.pool;
     for (let i = 0; i < refs.length; i++) {
       let rec = pool[vals.length];
@@ -217,9 +218,10 @@ class RegWriter {
     const sink = this.sink;
     const img = this.hive.image.buf;
     if (v.nameLen === 0 || (!v.nameCompressed && v.nameLen < 2)) sink.latin1('@=');
-    else if (v.nameCompressed && v.name === undefined && this.printableAsIs(img, v.nameOff, v.nameLen)) {
+    else if (v.nameCompressed && v.name === undefined && (this.perl || isAscii(img, v.nameOff, v.nameLen))) {
+      // Latin-1 bytes print as they are (Perl prints a string of characters ≤ U+00FF as Latin-1).
       sink.byte(0x22);
-      sink.copy(img, v.nameOff, v.nameLen);
+      sink.copyEscaped(img, v.nameOff, v.nameLen);
       sink.latin1('"=');
     } else {
       const name = v.name ?? spanName(img, v);
@@ -244,19 +246,6 @@ class RegWriter {
       sink.hexRange(b, o, v.len);
       sink.byte(0x0a);
     }
-  }
-
-  /**
-   * A Latin-1 name whose bytes are also its output: no backslash or quote to escape, and in
-   * UTF-8 mode no byte above 0x7F (those would need two bytes each).
-   */
-  private printableAsIs(buf: Uint8Array, off: number, len: number): boolean {
-    const max = this.perl ? 0xff : 0x7f;
-    for (let i = off, end = off + len; i < end; i++) {
-      const c = buf[i]!;
-      if (c === 0x5c || c === 0x22 || c > max) return false;
-    }
-    return true;
   }
 
   /** Subkeys sorted by name, pushed in reverse so the smallest is visited first. */
@@ -287,6 +276,12 @@ class RegWriter {
     if (named.length > 1) sortNames(hive.image.buf, named);
     for (let i = named.length - 1; i >= 0; i--) this.stack.push(named[i]!);
   }
+}
+
+/** No byte above 0x7F (the same bytes in Latin-1 and UTF-8). */
+function isAscii(buf: Uint8Array, off: number, len: number): boolean {
+  for (let i = off, end = off + len; i < end; i++) if (buf[i]! > 0x7f) return false;
+  return true;
 }
 
 /** By name in code-point order: Latin-1 names by their bytes, else as decoded strings. */
