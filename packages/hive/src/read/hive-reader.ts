@@ -425,9 +425,19 @@ export class HiveReader {
 
   /** The values of a key in on-disk order (not sorted). */
   values(n: NodeRef): ValueRef[] {
+    const out: ValueRef[] = [];
+    this.valueList(n, out);
+    return out;
+  }
+
+  /**
+   * values() into `out[0, count)` (entries past the count are left as they were), for callers
+   * that reuse one array; returns the count.
+   */
+  valueList(n: NodeRef, out: ValueRef[]): number {
     this.nk(n);
     const count = this.nkU32(n, NK.valueCount, 'nk value count');
-    if (count === 0) return [];
+    if (count === 0) return 0;
     if (count > this.limits.maxValues) {
       throw new LimitError(HiveCode.Limit, `${this.image.name}: key at ${hex(n)} declares ${count} values (limit ${this.limits.maxValues})`, {
         where: this.image.name, offset: n, limit: 'maxValues', actual: count,
@@ -438,7 +448,7 @@ export class HiveReader {
     if (!img.isCell(list)) {
       if (!this.unsafe) throw badRef(img, list, n, 'value list');
       this.warn({ offset: n, list }, 'value list is not a cell: no values read (unsafe)');
-      return [];
+      return 0;
     }
     const dl = img.dataLen(list);
     let usable = count;
@@ -447,7 +457,7 @@ export class HiveReader {
       usable = Math.floor(dl / 4);
       this.warn({ offset: list, count }, 'value list longer than its cell: truncated (unsafe)');
     }
-    const out: ValueRef[] = [];
+    let k = 0;
     const d = list + CELL_HEADER;
     for (let i = 0; i < usable; i++) {
       const at = img.view.u32(d + i * 4, 'value list entry') + HBIN_BASE;
@@ -456,9 +466,9 @@ export class HiveReader {
         this.warn({ list, entry: i, target: at }, 'value list entry is not a cell: skipped (unsafe)');
         continue;
       }
-      out.push(at as ValueRef);
+      out[k++] = at as ValueRef;
     }
-    return out;
+    return k;
   }
 
   /** The value with this name (case-insensitive; "" = the default value), or undefined. */
@@ -634,14 +644,19 @@ export class HiveReader {
     out.nameCompressed = compressed;
     out.type = view.u32(d + VK.type, 'vk type');
     const raw = view.u32(d + VK.dataSize, 'vk data size');
-    if (raw < VK_DATA_INLINE && raw > 0) {
+    out.buf = img.buf;
+    if (raw < VK_DATA_INLINE) {
       const cell = view.u32(d + VK.dataOffset, 'vk data offset') + HBIN_BASE;
-      if (raw <= this.limits.maxValueBytes && img.isCell(cell) && raw <= img.dataLen(cell)) {
-        out.buf = img.buf;
+      if (raw > 0 && raw <= this.limits.maxValueBytes && img.isCell(cell) && raw <= img.dataLen(cell)) {
         out.off = cell + CELL_HEADER;
         out.len = raw;
         return out;
       }
+    } else if (raw - VK_DATA_INLINE <= 4) {
+      // Inline data (up to 4 bytes) lives in the data offset field itself.
+      out.off = d + VK.dataOffset;
+      out.len = raw - VK_DATA_INLINE;
+      return out;
     }
     this.valueDataSpan(v, out);
     return out;

@@ -23,9 +23,9 @@ export function compareLatin1Spans(buf: Uint8Array, a: NameSpan, b: NameSpan): n
   return a.nameLen - b.nameLen;
 }
 
-/** True when every name in the list is stored as Latin-1. */
-export function allLatin1(items: readonly NameSpan[]): boolean {
-  for (let i = 0; i < items.length; i++) if (!items[i]!.nameCompressed) return false;
+/** True when every name in `items[0, n)` is stored as Latin-1. */
+export function allLatin1(items: readonly NameSpan[], n: number): boolean {
+  for (let i = 0; i < n; i++) if (!items[i]!.nameCompressed) return false;
   return true;
 }
 
@@ -33,13 +33,12 @@ export function allLatin1(items: readonly NameSpan[]): boolean {
 const INSERTION_MAX = 16;
 
 /**
- * Stable in-place sort of Latin-1 names by their bytes (callers check allLatin1 first; lists
- * with UTF-16 names are sorted as strings instead).
+ * Stable in-place sort of the Latin-1 names `items[0, n)` by their bytes (callers check
+ * allLatin1 first; lists with UTF-16 names are sorted as strings instead).
  */
-export function sortLatin1Spans<T extends NameSpan>(buf: Uint8Array, items: T[]): void {
-  const n = items.length;
+export function sortLatin1Spans<T extends NameSpan>(buf: Uint8Array, items: T[], n: number): void {
   if (n > INSERTION_MAX) {
-    items.sort((a, b) => compareLatin1Spans(buf, a, b));
+    sortPrefix(items, n, (a, b) => compareLatin1Spans(buf, a, b));
     return;
   }
   for (let i = 1; i < n; i++) {
@@ -51,4 +50,14 @@ export function sortLatin1Spans<T extends NameSpan>(buf: Uint8Array, items: T[])
     }
     items[j + 1] = x;
   }
+}
+
+/** Stable sort of `items[0, n)` in place (Array.prototype.sort on a copy when n < length). */
+export function sortPrefix<T>(items: T[], n: number, cmp: (a: T, b: T) => number): void {
+  if (n === items.length) {
+    items.sort(cmp);
+    return;
+  }
+  const part = items.slice(0, n).sort(cmp);
+  for (let i = 0; i < n; i++) items[i] = part[i]!;
 }

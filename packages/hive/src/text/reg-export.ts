@@ -6,7 +6,7 @@ import { HBIN_BASE } from '../layout/base-block.js';
 import type { HiveReader, NodeRef, ValueRef, ValueRead } from '../read/hive-reader.js';
 import { compareCodePoints, type NameSpan } from '../read/names.js';
 import { ByteSink } from './byte-sink.js';
-import { allLatin1, sortLatin1Spans, spanName } from './name-spans.js';
+import { allLatin1, sortLatin1Spans, sortPrefix, spanName } from './name-spans.js';
 import { KeyPaths } from './key-paths.js';
 import { CellMarks } from './cell-marks.js';
 
@@ -31,10 +31,12 @@ const HEX_TYPE = Array.from({ length: 16 }, (_, t) => `hex(${t.toString(16)}):`)
 
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-/** Stable sort by name in code-point order (Perl cmp), with a fast path for names without surrogates. */
-function sortByName<T extends { name: string }>(items: T[]): T[] {
-  if (!items.some((x) => SURROGATE.test(x.name))) return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return items.sort((a, b) => compareCodePoints(a.name, b.name));
+/** Stable sort of `items[0, n)` by name in code-point order (Perl cmp), with a fast path for names without surrogates. */
+function sortByName<T extends { name: string }>(items: T[], n: number): void {
+  let surrogates = false;
+  for (let i = 0; i < n && !surrogates; i++) surrogates = SURROGATE.test(items[i]!.name);
+  if (!surrogates) sortPrefix(items, n, (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  else sortPrefix(items, n, (a, b) => compareCodePoints(a.name, b.name));
 }
 
 /**
@@ -102,8 +104,12 @@ class RegWriter {
   /** The keys in `ancestors`, by cell offset. */
   private readonly onPath: CellMarks;
   private count = 0;
-  /** Reused value records (no allocation per value once warmed up). */
-  private readonly pool: ValueRec[] = [];
+  // Reused records and lists: no allocation per key or value once warmed up.
+  private readonly vals: ValueRec[] = [];
+  private readonly refs: ValueRef[] = [];
+  private readonly kids: Frame[] = [];
+  /** Frames done with, for reuse. */
+  private readonly free: Frame[] = [];
 
   constructor(private readonly hive: HiveReader, private readonly sink: ByteSink, opts: RegExportOptions) {
     this.perl = opts.encoding !== 'utf8';
@@ -125,10 +131,12 @@ class RegWriter {
     stack.push({ node: start, depth: 0, parent: undefined, name: undefined, nameOff: 0, nameLen: 0, nameCompressed: true });
     while (stack.length > 0) {
       const f = stack.pop()!;
-      if (f.depth >= this.maxDepth || !this.enter(f)) continue;
-      this.emitKey(f);
-      this.emitValues(f);
-      this.pushChildren(f);
+      if (f.depth < this.maxDepth && this.enter(f)) {
+        this.emitKey(f);
+        this.emitValues(f);
+        this.pushChildren(f);
+      }
+      this.free.push(f);
     }
   }
 
@@ -183,21 +191,22 @@ class RegWriter {
 
   private emitValues(f: Frame): void {
     const hive = this.hive;
-    let refs: ValueRef[];
+    const refs = this.refs;
+    let nrefs: number;
     try {
-      refs = hive.values(f.node);
+      nrefs = hive.valueList(f.node, refs);
     } catch (e) {
       if (!this.unsafe || !(e instanceof GuestError)) throw e;
       this.warn({ path: this.path(f), error: e.message }, 'failed to read node values');
-      refs = [];
+      nrefs = 0;
     }
-    const vals: ValueRec[] = [];
-    const pool = this.pool;
-    for (let i = 0; i < refs.length; i++) {
-      let rec = pool[vals.length];
+    const vals = this.vals;
+    let n = 0;
+    for (let i = 0; i < nrefs; i++) {
+      let rec = vals[n];
       if (rec === undefined) {
         rec = { name: undefined, nameOff: 0, nameLen: 0, nameCompressed: true, type: 0, buf: hive.image.buf, off: 0, len: 0 };
-        pool.push(rec);
+        vals.push(rec);
       }
       try {
         hive.readValue(refs[i]!, rec);
@@ -207,10 +216,10 @@ class RegWriter {
         continue;
       }
       rec.name = undefined;
-      vals.push(rec);
+      n++;
     }
-    if (vals.length > 1) sortNames(hive.image.buf, vals);
-    for (let i = 0; i < vals.length; i++) this.emitValue(vals[i]!);
+    if (n > 1) sortNames(hive.image.buf, vals, n);
+    for (let i = 0; i < n; i++) this.emitValue(vals[i]!);
     this.sink.byte(0x0a);
   }
 
@@ -261,20 +270,26 @@ class RegWriter {
     }
     if (kids.length === 0 || f.depth + 1 >= this.maxDepth) return;
     const depth = f.depth + 1;
-    const named: Frame[] = [];
+    const named = this.kids;
+    let n = 0;
     for (let i = 0; i < kids.length; i++) {
-      const k: Frame = { node: kids[i]!, depth, parent: f.node, name: undefined, nameOff: 0, nameLen: 0, nameCompressed: true };
+      const k = this.free.pop() ?? { node: kids[i]!, depth, parent: f.node, name: undefined, nameOff: 0, nameLen: 0, nameCompressed: true };
+      k.node = kids[i]!;
+      k.depth = depth;
+      k.parent = f.node;
+      k.name = undefined;
       try {
         hive.readNodeName(k.node, k);
       } catch (e) {
+        this.free.push(k);
         if (!this.unsafe || !(e instanceof GuestError)) throw e;
         this.warn({ path: this.path(f), child: kids[i], error: e.message }, 'skipping child with unreadable name');
         continue;
       }
-      named.push(k);
+      named[n++] = k;
     }
-    if (named.length > 1) sortNames(hive.image.buf, named);
-    for (let i = named.length - 1; i >= 0; i--) this.stack.push(named[i]!);
+    if (n > 1) sortNames(hive.image.buf, named, n);
+    for (let i = n - 1; i >= 0; i--) this.stack.push(named[i]!);
   }
 }
 
@@ -284,14 +299,14 @@ function isAscii(buf: Uint8Array, off: number, len: number): boolean {
   return true;
 }
 
-/** By name in code-point order: Latin-1 names by their bytes, else as decoded strings. */
-function sortNames<T extends NameSpan & { name: string | undefined }>(buf: Uint8Array, items: T[]): void {
-  if (allLatin1(items)) {
-    sortLatin1Spans(buf, items);
+/** `items[0, n)` by name in code-point order: Latin-1 names by their bytes, else as decoded strings. */
+function sortNames<T extends NameSpan & { name: string | undefined }>(buf: Uint8Array, items: T[], n: number): void {
+  if (allLatin1(items, n)) {
+    sortLatin1Spans(buf, items, n);
     return;
   }
-  for (let i = 0; i < items.length; i++) items[i]!.name = spanName(buf, items[i]!);
-  sortByName(items as (T & { name: string })[]);
+  for (let i = 0; i < n; i++) items[i]!.name = spanName(buf, items[i]!);
+  sortByName(items as (T & { name: string })[], n);
 }
 
 /** The nk parent pointer agrees with the key we came from. */
