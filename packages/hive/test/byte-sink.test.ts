@@ -35,7 +35,7 @@ describe('ByteSink', () => {
         s.latin1(`[key ${i}]\n`);
         s.copy(big, i, 11);
         s.hexRange(big, i, i % 50);
-        s.lowBytes(Uint16Array.of(0x41, 0xe9, 0x42), 0, 3);
+        s.bytesRange(Uint8Array.of(0x41, 0xe9, 0x42, 0x43), 1, 3);
         s.utf8('ключ\n');
       }
       s.hexRange(big, 0, big.length); // larger than a chunk

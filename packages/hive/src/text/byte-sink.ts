@@ -190,13 +190,11 @@ export class ByteSink {
     this.pos = p;
   }
 
-  /** Code units `src[from, to)`, each ≤ 0xFF, one byte each. */
-  lowBytes(src: Uint16Array, from: number, to: number): void {
+  /** `src[from, to)` by one native copy (for longer ranges, such as key paths). */
+  bytesRange(src: Uint8Array, from: number, to: number): void {
     this.room(to - from);
-    const b = this.buf;
-    let p = this.pos;
-    for (let i = from; i < to; i++) b[p++] = src[i]!;
-    this.pos = p;
+    this.buf.set(src.subarray(from, to), this.pos);
+    this.pos += to - from;
   }
 
   bytes(src: Uint8Array): void {

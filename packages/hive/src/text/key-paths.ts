@@ -12,6 +12,8 @@ const BACKSLASH = 0x5c;
  */
 export class KeyPaths {
   private units = new Uint16Array(1024);
+  /** The same code units as bytes (their low bytes): the output itself when the path is not wide. */
+  private bytes = new Uint8Array(1024);
   private readonly end: number[] = [];
   private readonly base: number[] = [];
   /** Some code unit of the path is above U+00FF (Perl then prints the whole path as UTF-8). */
@@ -23,9 +25,13 @@ export class KeyPaths {
 
   private reserve(at: number, n: number): void {
     if (at + n <= this.units.length) return;
-    const u = new Uint16Array(Math.max(this.units.length * 2, at + n + 256));
+    const size = Math.max(this.units.length * 2, at + n + 256);
+    const u = new Uint16Array(size);
     u.set(this.units.subarray(0, at));
     this.units = u;
+    const b = new Uint8Array(size);
+    b.set(this.bytes.subarray(0, at));
+    this.bytes = b;
   }
 
   /** Depth d is a child of depth d-1 named by `buf[off, off + len)` (Latin-1, or UTF-16LE with an odd byte dropped). */
@@ -35,15 +41,24 @@ export class KeyPaths {
     const parentIsRoot = p - from === 1 && this.units[from] === BACKSLASH;
     this.reserve(p, len + 1);
     const u = this.units;
+    const b = this.bytes;
     let wide = this.wide[d - 1]!;
-    if (!parentIsRoot) u[p++] = BACKSLASH;
+    if (!parentIsRoot) {
+      u[p] = BACKSLASH;
+      b[p++] = BACKSLASH;
+    }
     if (compressed) {
-      for (let i = off, e = off + len; i < e; i++) u[p++] = buf[i]!;
+      for (let i = off, e = off + len; i < e; i++) {
+        const c = buf[i]!;
+        u[p] = c;
+        b[p++] = c;
+      }
     } else {
       for (let i = off, e = off + len - 1; i < e; i += 2) {
         const c = buf[i]! | (buf[i + 1]! << 8);
         if (c > 0xff) wide = true;
-        u[p++] = c;
+        u[p] = c;
+        b[p++] = c;
       }
     }
     this.end[d] = p;
@@ -56,11 +71,13 @@ export class KeyPaths {
     let p = this.begin(d);
     this.reserve(p, path.length);
     const u = this.units;
+    const b = this.bytes;
     let wide = false;
     for (let i = 0; i < path.length; i++) {
       const c = path.charCodeAt(i);
       if (c > 0xff) wide = true;
-      u[p++] = c;
+      u[p] = c;
+      b[p++] = c;
     }
     this.end[d] = p;
     this.base[d] = d;
@@ -77,7 +94,7 @@ export class KeyPaths {
 
   /** Print the path at depth d: Latin-1 bytes when `latin1` allows and it fits, else UTF-8. */
   write(d: number, sink: ByteSink, latin1: boolean): void {
-    if (latin1 && !this.wide[d]) sink.lowBytes(this.units, this.begin(this.base[d]!), this.end[d]!);
+    if (latin1 && !this.wide[d]) sink.bytesRange(this.bytes, this.begin(this.base[d]!), this.end[d]!);
     else sink.utf8(this.text(d));
   }
 }
