@@ -1,6 +1,9 @@
 // `pnpm bench hive`: export of the largest corpus hive and of a generated ~100 MB hive with the
 // built guestkit CLI, against hivexregedit --export and hivexml, in the same run. Medians of N
-// runs (wall time and CPU time, output to /dev/null); ratio = guestkit / native.
+// interleaved rounds (wall time and CPU time, output to /dev/null); ratio = guestkit / native.
+// guestkit is run as users run it, apps/cli/bin/guestkit (its shebang drops NODE_EXTRA_CA_CERTS,
+// which node would otherwise parse at every start: ~85 ms on the build machines), as the other
+// benches do.
 // Options: --runs=N (default 5; at most 3 for the 100 MB hive), --no-big (skip the generated hive).
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
@@ -25,21 +28,36 @@ function have(tool: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${tool}`]).status === 0;
 }
 
-/**
- * Median wall time and median CPU time (user + system, from GNU time) of `runs` runs after one
- * warm-up. On a shared, loaded machine wall times swing with other processes; CPU time is the
- * steadier second view (it counts every thread, so it also charges Node's JIT and GC threads).
- */
-function times(cmd: string, argv: string[], runs: number): { wall: number; cpu: number } {
+interface Timing {
+  wall: number;
+  cpu: number;
+}
+
+/** Wall time and CPU time (user + system, from GNU time) of one run. */
+function timeOnce(cmd: string, argv: string[]): Timing {
   const timeFile = join(work, 'time.txt');
-  const one = (): { wall: number; cpu: number } => {
-    const wall = runCmd('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, cmd, ...argv]);
-    const [u, sy] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
-    return { wall, cpu: ((u ?? 0) + (sy ?? 0)) * 1000 };
-  };
-  one(); // warm the page cache
-  const r = Array.from({ length: runs }, one);
-  return { wall: median(r.map((x) => x.wall)), cpu: median(r.map((x) => x.cpu)) };
+  const wall = runCmd('/usr/bin/time', ['-f', '%U %S', '-o', timeFile, cmd, ...argv]);
+  const [u, sy] = readFileSync(timeFile, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  return { wall, cpu: ((u ?? 0) + (sy ?? 0)) * 1000 };
+}
+
+/**
+ * Median wall time and median CPU time of each command over `runs` rounds, after one warm-up
+ * round. Each round runs every command once, in turn, so that a change in the machine's load
+ * (it is shared) falls on all of them alike instead of on whichever command's block of runs
+ * it happens to meet. CPU time is the steadier second view (it counts every thread, so it also
+ * charges Node's JIT and GC threads).
+ */
+function timesInterleaved(cmds: Record<string, [string, string[]]>, runs: number): Record<string, Timing> {
+  const names = Object.keys(cmds);
+  const got: Record<string, Timing[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = -1; r < runs; r++) {
+    for (const n of names) {
+      const t = timeOnce(...cmds[n]!);
+      if (r >= 0) got[n]!.push(t); // round -1 warms the page cache
+    }
+  }
+  return Object.fromEntries(names.map((n) => [n, { wall: median(got[n]!.map((x) => x.wall)), cpu: median(got[n]!.map((x) => x.cpu)) }]));
 }
 
 /** The largest primary hive in ../shared/testdata/hives (decompressed to the work directory). */
@@ -121,10 +139,13 @@ if (!noBig) {
 }
 
 for (const s of subjects) {
-  const gkReg = times(process.execPath, [cli, 'hive', 'export', s.path, '\\'], s.runs);
-  const hxReg = times('hivexregedit', ['--export', s.path, '\\'], s.runs);
-  const hxXml = times('hivexml', [s.path], s.runs);
-  const gkXml = times(process.execPath, [cli, 'hive', 'xml', s.path], s.runs);
+  const t = timesInterleaved({
+    gkReg: [cli, ['hive', 'export', s.path, '\\']],
+    hxReg: ['hivexregedit', ['--export', s.path, '\\']],
+    hxXml: ['hivexml', [s.path]],
+    gkXml: [cli, ['hive', 'xml', s.path]],
+  }, s.runs);
+  const { gkReg, hxReg, hxXml, gkXml } = t as Record<'gkReg' | 'hxReg' | 'hxXml' | 'gkXml', Timing>;
   for (const [list, k] of [[rows, 'wall'], [cpuRows, 'cpu']] as const) {
     list.push({ what: `export .reg: ${s.label}`, guestkitMs: gkReg[k], native: 'hivexregedit --export', nativeMs: hxReg[k], target: 0.2 });
     list.push({ what: `export .reg: ${s.label}`, guestkitMs: gkReg[k], native: 'hivexml', nativeMs: hxXml[k], target: 1.0 });
@@ -132,7 +153,7 @@ for (const s of subjects) {
   }
 }
 const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-console.log(`\nmedians of ${RUNS} runs (${Math.min(RUNS, 3)} for the generated hive), stdout to /dev/null; node ${process.version}; load average ${load}\n`);
+console.log(`\nmedians of ${RUNS} interleaved rounds (${Math.min(RUNS, 3)} for the generated hive), stdout to /dev/null; node ${process.version}; load average ${load}\n`);
 console.log('wall time (ms):\n');
 printRows(rows);
 console.log('\nCPU time, user + system of all threads (ms):\n');

@@ -40,6 +40,11 @@ export class HiveImage {
   size: number;
   /** Bounds-checked reader over `[0, size)`. Recreated whenever `size` changes. */
   view: ByteView;
+  /**
+   * Plain little-endian access to `[0, size)` (recreated with `view`), for fields inside a cell
+   * whose size was checked: no per-field check or message, and out-of-range reads still throw.
+   */
+  dv: DataView;
   readonly base: BaseBlock;
   readonly name: string;
   readonly unsafe: boolean;
@@ -58,6 +63,7 @@ export class HiveImage {
     this.unsafe = opts.unsafe;
     this.log = opts.log ?? nullLogger;
     this.view = new ByteView(bytes, 0, opts.name);
+    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     if (bytes.length < BASE.LOG_COPY_SIZE || this.view.ascii(0, 4) !== 'regf') {
       const got = bytes.length >= 4 ? this.view.ascii(0, 4) : '';
       throw new FormatError(HiveCode.BadSignature, `${opts.name}: not a Windows registry hive (signature ${JSON.stringify(got)}, expected "regf")`, {
@@ -118,7 +124,14 @@ export class HiveImage {
     const size = this.size;
     const declaredEnd = HBIN_BASE + this.base.hiveBinsSize;
     const end = baseUntrusted ? size : Math.min(size, declaredEnd);
+    // Cell sizes are read inside hbins already checked to lie in the file: no per-field check.
+    const dv = this.dv;
+    const bitmap = this.bitmap;
     const st: CellStats = { hbins: 0, badHbins: 0, allocatedCells: 0, allocatedBytes: 0, freeCells: 0, freeBytes: 0, hbinsEnd: HBIN_BASE };
+    let allocatedCells = 0;
+    let allocatedBytes = 0;
+    let freeCells = 0;
+    let freeBytes = 0;
     let off = HBIN_BASE;
     while (off + HBIN.SIZE <= end) {
       if (v.u32(off, 'hbin signature') !== 0x6e696268 /* "hbin" */) {
@@ -157,11 +170,11 @@ export class HiveImage {
       }
       this.hbinStarts.push(off);
       st.hbins++;
-      const binEnd = off + binSize;
+      const binEnd = off + binSize; // ≤ size, checked above
       let c = off + HBIN.SIZE;
       while (c < binEnd) {
         if (c + CELL_HEADER > binEnd) break;
-        const raw = v.i32(c, 'cell size');
+        const raw = dv.getInt32(c, true);
         const len = raw < 0 ? -raw : raw;
         if (len <= CELL_HEADER || len % 4 !== 0 || c + len > binEnd) {
           if (!this.unsafe) {
@@ -173,43 +186,47 @@ export class HiveImage {
           break;
         }
         if (raw < 0) {
-          this.mark(c);
-          st.allocatedCells++;
-          st.allocatedBytes += len;
+          const i = c >>> 5; // mark(c), inlined: this loop runs once per cell
+          bitmap[i] = bitmap[i]! | (1 << ((c >>> 2) & 7));
+          allocatedCells++;
+          allocatedBytes += len;
         } else {
-          st.freeCells++;
-          st.freeBytes += len;
+          freeCells++;
+          freeBytes += len;
         }
         c += len;
       }
       off = binEnd;
       st.hbinsEnd = off;
     }
+    st.allocatedCells = allocatedCells;
+    st.allocatedBytes = allocatedBytes;
+    st.freeCells = freeCells;
+    st.freeBytes = freeBytes;
     return st;
   }
 
+  // Bitmap bit for the 4-byte slot at `off` (a multiple of 4 below 2^32): byte off >>> 5, bit (off >>> 2) & 7.
+
   private mark(off: number): void {
-    const slot = off / 4;
-    const i = Math.floor(slot / 8);
-    this.bitmap[i] = this.bitmap[i]! | (1 << (slot % 8));
+    const i = off >>> 5;
+    this.bitmap[i] = this.bitmap[i]! | (1 << ((off >>> 2) & 7));
   }
 
   private unmark(off: number): void {
-    const slot = off / 4;
-    const i = Math.floor(slot / 8);
-    this.bitmap[i] = this.bitmap[i]! & ~(1 << (slot % 8));
+    const i = off >>> 5;
+    this.bitmap[i] = this.bitmap[i]! & ~(1 << ((off >>> 2) & 7));
   }
 
   /** True when `off` is the start of an allocated cell (hivex IS_VALID_BLOCK). */
   isCell(off: number): boolean {
     if (!(off >= HBIN_BASE && off < this.size && off % 4 === 0)) return false;
-    const slot = off / 4;
-    return (this.bitmap[Math.floor(slot / 8)]! & (1 << (slot % 8))) !== 0;
+    return (this.bitmap[off >>> 5]! & (1 << ((off >>> 2) & 7))) !== 0;
   }
 
   /** Absolute size of the cell at `off`, including its 4-byte header. Caller checked isCell. */
   cellSize(off: number): number {
-    const raw = this.view.i32(off, 'cell size');
+    const raw = this.dv.getInt32(off, true);
     return raw < 0 ? -raw : raw;
   }
 
@@ -241,6 +258,7 @@ export class HiveImage {
     }
     this.size = newSize;
     this.view = new ByteView(this.buf.subarray(0, newSize), 0, this.name);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, newSize);
     const need = Math.floor(newSize / 32) + 1;
     if (need > this.bitmap.length) {
       const nbm = new Uint8Array(Math.max(need, this.bitmap.length * 2));

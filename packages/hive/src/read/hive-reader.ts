@@ -7,7 +7,7 @@ import { RegType } from '../layout/value-types.js';
 import { DEFAULT_LIMITS, type HiveLimits } from '../limits.js';
 import type { HiveImage } from './hive-image.js';
 import { absRef, badRef, badType, needCell, overflow } from './cell-ref.js';
-import { decodeName, decodeNameRange, upcaseName } from './names.js';
+import { decodeName, decodeNameRange, upcaseName, type NameSpan } from './names.js';
 import { decodeRegValue, decodeRegString, decodeMultiSz, type RegValue } from './value-decode.js';
 
 /** Subkey indexes kept at once (a bound on memory for long-running readers). */
@@ -131,6 +131,26 @@ export class HiveReader {
     return this.decodeName(n, 'key', this.nameRange(n, 'nk'));
   }
 
+  /**
+   * Where the name of a key lies, checked like nodeName (an odd-length UTF-16 name throws, or
+   * in unsafe mode warns and its last byte is ignored); nothing is decoded.
+   */
+  readNodeName(n: NodeRef, out: NameSpan): NameSpan {
+    const dl = this.nk(n);
+    if (dl < NK.SIZE) throw overflow(this.image, n, 'nk', NK.SIZE, dl);
+    const dv = this.image.dv; // fields inside the checked cell
+    const d = n + CELL_HEADER;
+    const len = dv.getUint16(d + NK.nameLength, true);
+    if (NK.name + len > dl) throw overflow(this.image, n, 'nk name', NK.name + len, dl);
+    const compressed = (dv.getUint16(d + NK.flags, true) & KeyFlag.CompName) !== 0;
+    if (!compressed && len % 2 !== 0) this.nodeName(n); // throws, or warns (unsafe: the last byte is ignored)
+    out.nameOff = d + NK.name;
+    out.nameLen = len;
+    out.nameCompressed = compressed;
+    return out;
+  }
+
+
   /** Last-written time of a key (FILETIME). */
   nodeTimestamp(n: NodeRef): bigint {
     this.nk(n);
@@ -220,12 +240,12 @@ export class HiveReader {
       }
       st.seen.add(list);
     }
-    const v = img.view;
+    const v = img.dv; // fields and entries inside the cell, once its size is checked
     const dl = img.dataLen(list);
     if (dl < LIST.SIZE) throw overflow(img, list, 'subkey list', LIST.SIZE, dl);
     const d = list + CELL_HEADER;
-    const sig = v.u16(d, 'list signature');
-    const cnt = v.u16(d + LIST.count, 'list count');
+    const sig = v.getUint16(d, true);
+    const cnt = v.getUint16(d + LIST.count, true);
     if (sig === SIG.lf || sig === SIG.lh || sig === SIG.li) {
       const step = sig === SIG.li ? 4 : 8;
       if (LIST.SIZE + cnt * step > dl) {
@@ -234,7 +254,7 @@ export class HiveReader {
       }
       const usable = Math.min(cnt, Math.floor((dl - LIST.SIZE) / step));
       for (let i = 0; i < usable; i++) {
-        const child = v.u32(d + LIST.SIZE + i * step, 'list entry') + HBIN_BASE;
+        const child = v.getUint32(d + LIST.SIZE + i * step, true) + HBIN_BASE;
         if (!img.isCell(child) || img.dataLen(child) < 2 || img.sig(child) !== SIG.nk) {
           if (!this.unsafe) throw img.isCell(child) ? badType(img, child, '"nk"', list, `subkey list entry ${i}`) : badRef(img, child, list, `subkey list entry ${i}`);
           this.warn({ list, entry: i, target: child }, 'subkey list entry is not a key: skipped (unsafe)');
@@ -260,7 +280,7 @@ export class HiveReader {
       }
       const usable = Math.min(cnt, Math.floor((dl - LIST.SIZE) / 4));
       for (let i = 0; i < usable; i++) {
-        const sub = v.u32(d + LIST.SIZE + i * 4, 'ri entry') + HBIN_BASE;
+        const sub = v.getUint32(d + LIST.SIZE + i * 4, true) + HBIN_BASE;
         if (!img.isCell(sub)) {
           if (!this.unsafe) throw badRef(img, sub, list, `index root entry ${i}`);
           this.warn({ list, entry: i, target: sub }, 'index root entry is not a cell: skipped (unsafe)');
@@ -412,9 +432,19 @@ export class HiveReader {
 
   /** The values of a key in on-disk order (not sorted). */
   values(n: NodeRef): ValueRef[] {
+    const out: ValueRef[] = [];
+    this.valueList(n, out);
+    return out;
+  }
+
+  /**
+   * values() into `out[0, count)` (entries past the count are left as they were), for callers
+   * that reuse one array; returns the count.
+   */
+  valueList(n: NodeRef, out: ValueRef[]): number {
     this.nk(n);
     const count = this.nkU32(n, NK.valueCount, 'nk value count');
-    if (count === 0) return [];
+    if (count === 0) return 0;
     if (count > this.limits.maxValues) {
       throw new LimitError(HiveCode.Limit, `${this.image.name}: key at ${hex(n)} declares ${count} values (limit ${this.limits.maxValues})`, {
         where: this.image.name, offset: n, limit: 'maxValues', actual: count,
@@ -425,7 +455,7 @@ export class HiveReader {
     if (!img.isCell(list)) {
       if (!this.unsafe) throw badRef(img, list, n, 'value list');
       this.warn({ offset: n, list }, 'value list is not a cell: no values read (unsafe)');
-      return [];
+      return 0;
     }
     const dl = img.dataLen(list);
     let usable = count;
@@ -434,18 +464,18 @@ export class HiveReader {
       usable = Math.floor(dl / 4);
       this.warn({ offset: list, count }, 'value list longer than its cell: truncated (unsafe)');
     }
-    const out: ValueRef[] = [];
+    let k = 0;
     const d = list + CELL_HEADER;
     for (let i = 0; i < usable; i++) {
-      const at = img.view.u32(d + i * 4, 'value list entry') + HBIN_BASE;
+      const at = img.dv.getUint32(d + i * 4, true) + HBIN_BASE; // usable entries lie inside the cell
       if (!img.isCell(at)) {
         if (!this.unsafe) throw badRef(img, at, list, `value list entry ${i}`);
         this.warn({ list, entry: i, target: at }, 'value list entry is not a cell: skipped (unsafe)');
         continue;
       }
-      out.push(at as ValueRef);
+      out[k++] = at as ValueRef;
     }
-    return out;
+    return k;
   }
 
   /** The value with this name (case-insensitive; "" = the default value), or undefined. */
@@ -598,34 +628,42 @@ export class HiveReader {
   }
 
   /**
-   * Everything an exporter needs from a vk in one pass with one validation: name, type and
-   * the data span (the same checks and unsafe behaviour as valueName/valueType/valueDataSpan).
+   * Everything an exporter needs from a vk in one pass with one validation: where the name
+   * lies (not decoded: see decodeNameRange), the type and the data span (the same checks and
+   * unsafe behaviour as valueName/valueType/valueDataSpan).
    */
   readValue(v: ValueRef, out: ValueRead): ValueRead {
     const img = this.image;
-    const view = img.view;
     if (!img.isCell(v)) throw new FormatError(HiveCode.BadCellRef, `${img.name}: ${hex(v)} is not the start of an allocated cell (value)`, { where: img.name, offset: v });
     const dl = img.dataLen(v);
     const d = v + CELL_HEADER;
-    if (dl < VK.SIZE || view.u16(d, 'vk signature') !== SIG.vk) {
-      if (dl < 2 || view.u16(d) !== SIG.vk) throw badType(img, v, '"vk"', undefined, 'value');
+    const dv = img.dv; // fields inside the cell, once its size is checked
+    if (dl < VK.SIZE || dv.getUint16(d, true) !== SIG.vk) {
+      if (dl < 2 || dv.getUint16(d, true) !== SIG.vk) throw badType(img, v, '"vk"', undefined, 'value');
       throw overflow(img, v, 'vk', VK.SIZE, dl);
     }
-    const nlen = view.u16(d + VK.nameLength, 'vk name length');
+    const nlen = dv.getUint16(d + VK.nameLength, true);
     if (VK.name + nlen > dl) throw overflow(img, v, 'vk name', VK.name + nlen, dl);
-    const compressed = (view.u16(d + VK.flags, 'vk flags') & ValueFlag.CompName) !== 0;
-    if (!compressed && nlen % 2 !== 0) out.name = this.valueName(v); // throws or warns
-    else out.name = decodeNameRange(img.buf, d + VK.name, nlen, compressed);
-    out.type = view.u32(d + VK.type, 'vk type');
-    const raw = view.u32(d + VK.dataSize, 'vk data size');
-    if (raw < VK_DATA_INLINE && raw > 0) {
-      const cell = view.u32(d + VK.dataOffset, 'vk data offset') + HBIN_BASE;
-      if (raw <= this.limits.maxValueBytes && img.isCell(cell) && raw <= img.dataLen(cell)) {
-        out.buf = img.buf;
+    const compressed = (dv.getUint16(d + VK.flags, true) & ValueFlag.CompName) !== 0;
+    if (!compressed && nlen % 2 !== 0) this.valueName(v); // throws, or warns (unsafe: the last byte is dropped)
+    out.nameOff = d + VK.name;
+    out.nameLen = nlen;
+    out.nameCompressed = compressed;
+    out.type = dv.getUint32(d + VK.type, true);
+    const raw = dv.getUint32(d + VK.dataSize, true);
+    out.buf = img.buf;
+    if (raw < VK_DATA_INLINE) {
+      const cell = dv.getUint32(d + VK.dataOffset, true) + HBIN_BASE;
+      if (raw > 0 && raw <= this.limits.maxValueBytes && img.isCell(cell) && raw <= img.dataLen(cell)) {
         out.off = cell + CELL_HEADER;
         out.len = raw;
         return out;
       }
+    } else if (raw - VK_DATA_INLINE <= 4) {
+      // Inline data (up to 4 bytes) lives in the data offset field itself.
+      out.off = d + VK.dataOffset;
+      out.len = raw - VK_DATA_INLINE;
+      return out;
     }
     this.valueDataSpan(v, out);
     return out;
@@ -750,9 +788,8 @@ export class HiveReader {
   }
 }
 
-/** What readValue fills in. */
-export interface ValueRead extends DataSpan {
-  name: string;
+/** What readValue fills in: the name as a range of the hive image, the type, the data span. */
+export interface ValueRead extends DataSpan, NameSpan {
   type: number;
 }
 

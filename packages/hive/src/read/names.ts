@@ -111,6 +111,14 @@ export function decodeName(bytes: Uint8Array, compressed: boolean): string {
   return s;
 }
 
+/** Where a key or value name lies in the hive image (see HiveReader.readValue / readNodeName). */
+export interface NameSpan {
+  nameOff: number;
+  nameLen: number;
+  /** Latin-1 bytes (the COMP_NAME flag), else UTF-16LE. */
+  nameCompressed: boolean;
+}
+
 /**
  * decodeName over `buf[off, off+len)` without creating a view (the caller has checked the range
  * lies inside the cell).

@@ -3,9 +3,12 @@ import { HiveCode } from '../errors.js';
 import { NK } from '../layout/cells.js';
 import { CELL_HEADER } from '../layout/hbin.js';
 import { HBIN_BASE } from '../layout/base-block.js';
-import type { HiveReader, NodeRef, ValueRef, DataSpan } from '../read/hive-reader.js';
-import { compareCodePoints } from '../read/names.js';
+import type { HiveReader, NodeRef, ValueRef, ValueRead } from '../read/hive-reader.js';
+import { compareCodePoints, type NameSpan } from '../read/names.js';
 import { ByteSink } from './byte-sink.js';
+import { allLatin1, sortLatin1Spans, sortPrefix, spanName } from './name-spans.js';
+import { KeyPaths } from './key-paths.js';
+import { CellMarks } from './cell-marks.js';
 
 export interface RegExportOptions {
   /** Printed before every key path, trailing backslash removed (e.g. "HKEY_LOCAL_MACHINE\\SOFTWARE"). */
@@ -25,15 +28,15 @@ export interface RegExportOptions {
 
 const HEADER = 'Windows Registry Editor Version 5.00\n\n';
 const HEX_TYPE = Array.from({ length: 16 }, (_, t) => `hex(${t.toString(16)}):`);
-/** "dword:" followed by k zeros, for left-padding to 8 hex digits. */
-const DWORD_PREFIX = Array.from({ length: 8 }, (_, k) => 'dword:' + '0'.repeat(k));
 
 const SURROGATE = /[\uD800-\uDFFF]/;
 
-/** Stable sort by name in code-point order (Perl cmp), with a fast path for names without surrogates. */
-function sortByName<T extends { name: string }>(items: T[]): T[] {
-  if (!items.some((x) => SURROGATE.test(x.name))) return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return items.sort((a, b) => compareCodePoints(a.name, b.name));
+/** Stable sort of `items[0, n)` by name in code-point order (Perl cmp), with a fast path for names without surrogates. */
+function sortByName<T extends { name: string }>(items: T[], n: number): void {
+  let surrogates = false;
+  for (let i = 0; i < n && !surrogates; i++) surrogates = SURROGATE.test(items[i]!.name);
+  if (!surrogates) sortPrefix(items, n, (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  else sortPrefix(items, n, (a, b) => compareCodePoints(a.name, b.name));
 }
 
 /**
@@ -61,24 +64,19 @@ export function exportRegToString(hive: HiveReader, key: string | NodeRef = '\\'
   return Buffer.from(exportRegToBytes(hive, key, { ...opts, encoding: 'utf8' })).toString('utf8');
 }
 
-interface Frame {
+/** A key to export: its depth, the key it was reached from, and where its name lies. */
+interface Frame extends NameSpan {
   node: NodeRef;
   depth: number;
-  /** Canonical path of the node's traversal parent ("\\" for the root's children), or undefined for the start key. */
-  parentPath: string | undefined;
+  /** The key it was reached from; undefined for the start key. */
   parent: NodeRef | undefined;
-  /** The node's name (already decoded when it was sorted). */
+  /** The decoded name, when it was needed for sorting. */
   name: string | undefined;
-  /** Some character of the parent path is above U+00FF (Perl then prints it as UTF-8). */
-  parentWide: boolean;
 }
 
-interface ValueRec {
-  name: string;
-  type: number;
-  buf: Uint8Array;
-  off: number;
-  len: number;
+/** A value as readValue locates it; `name` is decoded only when the bytes cannot be printed as they are. */
+interface ValueRec extends ValueRead {
+  name: string | undefined;
 }
 
 function writeReg(hive: HiveReader, key: string | NodeRef, sink: ByteSink, opts: RegExportOptions): void {
@@ -101,12 +99,17 @@ class RegWriter {
   private readonly unsafe: boolean;
   private readonly printable: boolean;
   private readonly stack: Frame[] = [];
+  private readonly paths = new KeyPaths();
   private readonly ancestors: number[] = [];
-  private readonly onPath = new Set<number>();
+  /** The keys in `ancestors`, by cell offset. */
+  private readonly onPath: CellMarks;
   private count = 0;
-  /** Reused value records (no allocation per value once warmed up). */
-  private readonly pool: ValueRec[] = [];
+  // Reused records and lists: no allocation per key or value once warmed up.
   private readonly vals: ValueRec[] = [];
+  private readonly refs: ValueRef[] = [];
+  private readonly kids: Frame[] = [];
+  /** Frames done with, for reuse. */
+  private readonly free: Frame[] = [];
 
   constructor(private readonly hive: HiveReader, private readonly sink: ByteSink, opts: RegExportOptions) {
     this.perl = opts.encoding !== 'utf8';
@@ -116,6 +119,7 @@ class RegWriter {
     this.maxDepth = opts.maxDepth !== undefined && opts.maxDepth >= 0 ? opts.maxDepth : Infinity;
     this.unsafe = hive.unsafe;
     this.printable = Boolean(opts.unsafePrintableStrings);
+    this.onPath = new CellMarks(hive.image.size);
   }
 
   private warn(obj: Record<string, unknown>, msg: string): void {
@@ -124,21 +128,28 @@ class RegWriter {
 
   run(start: NodeRef): void {
     const stack = this.stack;
-    stack.push({ node: start, depth: 0, parentPath: undefined, parent: undefined, name: undefined, parentWide: false });
+    stack.push({ node: start, depth: 0, parent: undefined, name: undefined, nameOff: 0, nameLen: 0, nameCompressed: true });
     while (stack.length > 0) {
       const f = stack.pop()!;
-      if (f.depth >= this.maxDepth || !this.enter(f)) continue;
-      const { path, wide } = this.emitKey(f);
-      this.emitValues(f.node, path);
-      this.pushChildren(f, path, wide);
+      if (f.depth < this.maxDepth && this.enter(f)) {
+        this.emitKey(f);
+        this.emitValues(f);
+        this.pushChildren(f);
+      }
+      this.free.push(f);
     }
+  }
+
+  /** The path of the key at depth d (for messages). */
+  private path(f: Frame): string {
+    return this.paths.text(f.depth);
   }
 
   /** Cycle, count and depth checks; false when the key is skipped (unsafe). */
   private enter(f: Frame): boolean {
     const hive = this.hive;
     const anc = this.ancestors;
-    while (anc.length > f.depth) this.onPath.delete(anc.pop()!);
+    while (anc.length > f.depth) this.onPath.clear(anc.pop()!);
     if (this.onPath.has(f.node)) {
       if (!this.unsafe) throw new LoopError(HiveCode.Cycle, `${hive.image.name}: key at ${hex(f.node)} is its own ancestor`, { where: hive.image.name, offset: f.node });
       this.warn({ offset: f.node }, 'key is its own ancestor: skipped (unsafe)');
@@ -152,29 +163,25 @@ class RegWriter {
       throw new LimitError(HiveCode.Limit, `${hive.image.name}: keys nested deeper than ${limits.maxDepth} levels`, { where: hive.image.name, limit: 'maxDepth', offset: f.node });
     }
     anc.push(f.node);
-    this.onPath.add(f.node);
+    this.onPath.set(f.node);
     return true;
   }
 
-  /** "[PREFIX\\path]" — Perl prints the path as Latin-1 unless a character is wider. */
-  private emitKey(f: Frame): { path: string; wide: boolean } {
+  /**
+   * "[PREFIX\\path]" — the path as hivex's canonical path: the parent's path plus the name
+   * when the key's parent pointer agrees with the key it was reached from (the normal case),
+   * else the parent pointer chain, as hivexregedit does. Perl prints the path as Latin-1 unless
+   * a character is wider.
+   */
+  private emitKey(f: Frame): void {
     const sink = this.sink;
-    const fromTraversal = canonicalFromTraversal(this.hive, f);
-    let path: string;
-    let wide: boolean;
-    if (fromTraversal && f.name !== undefined) {
-      path = f.parentPath === '\\' ? `\\${f.name}` : `${f.parentPath}\\${f.name}`;
-      wide = f.parentWide || WIDE.test(f.name);
-    } else {
-      path = canonicalPath(this.hive, f);
-      wide = WIDE.test(path);
-    }
-    sink.latin1('[');
+    const hive = this.hive;
+    if (canonicalFromTraversal(hive, f)) this.paths.child(f.depth, hive.image.buf, f.nameOff, f.nameLen, f.nameCompressed);
+    else this.paths.absolute(f.depth, f.node === hive.root ? '\\' : '\\' + hive.nodePath(f.node));
+    sink.byte(0x5b); // [
     if (this.prefix !== undefined) sink.utf8(this.prefix);
-    if (wide || !this.perl) sink.utf8(path);
-    else sink.latin1(path);
+    this.paths.write(f.depth, sink, this.perl);
     sink.latin1(']\n');
-    return { path, wide };
   }
 
   private text(s: string): void {
@@ -182,54 +189,61 @@ class RegWriter {
     else this.sink.utf8(s);
   }
 
-  private emitValues(node: NodeRef, path: string): void {
+  private emitValues(f: Frame): void {
     const hive = this.hive;
-    let refs: ValueRef[];
+    const refs = this.refs;
+    let nrefs: number;
     try {
-      refs = hive.values(node);
+      nrefs = hive.valueList(f.node, refs);
     } catch (e) {
       if (!this.unsafe || !(e instanceof GuestError)) throw e;
-      this.warn({ path, error: e.message }, 'failed to read node values');
-      refs = [];
+      this.warn({ path: this.path(f), error: e.message }, 'failed to read node values');
+      nrefs = 0;
     }
     const vals = this.vals;
-    vals.length = 0;
-    const pool = this.pool;
-    for (let i = 0; i < refs.length; i++) {
-      let rec = pool[vals.length];
+    let n = 0;
+    for (let i = 0; i < nrefs; i++) {
+      let rec = vals[n];
       if (rec === undefined) {
-        rec = { name: '', type: 0, buf: hive.image.buf, off: 0, len: 0 };
-        pool.push(rec);
+        rec = { name: undefined, nameOff: 0, nameLen: 0, nameCompressed: true, type: 0, buf: hive.image.buf, off: 0, len: 0 };
+        vals.push(rec);
       }
       try {
         hive.readValue(refs[i]!, rec);
       } catch (e) {
         if (!this.unsafe || !(e instanceof GuestError)) throw e;
-        this.warn({ path, value: refs[i], error: e.message }, 'skipping unreadable value');
+        this.warn({ path: this.path(f), value: refs[i], error: e.message }, 'skipping unreadable value');
         continue;
       }
-      vals.push(rec);
+      rec.name = undefined;
+      n++;
     }
-    if (vals.length > 1) sortByName(vals);
-    for (let i = 0; i < vals.length; i++) this.emitValue(vals[i]!);
-    this.sink.latin1('\n');
+    if (n > 1) sortNames(hive.image.buf, vals, n);
+    for (let i = 0; i < n; i++) this.emitValue(vals[i]!);
+    this.sink.byte(0x0a);
   }
 
   private emitValue(v: ValueRec): void {
     const sink = this.sink;
-    const name = v.name;
-    if (name === '') sink.latin1('@=');
-    else {
-      sink.latin1('"');
+    const img = this.hive.image.buf;
+    if (v.nameLen === 0 || (!v.nameCompressed && v.nameLen < 2)) sink.latin1('@=');
+    else if (v.nameCompressed && v.name === undefined && (this.perl || isAscii(img, v.nameOff, v.nameLen))) {
+      // Latin-1 bytes print as they are (Perl prints a string of characters ≤ U+00FF as Latin-1).
+      sink.byte(0x22);
+      sink.copyEscaped(img, v.nameOff, v.nameLen);
+      sink.latin1('"=');
+    } else {
+      const name = v.name ?? spanName(img, v);
+      sink.byte(0x22);
       this.text(name.indexOf('\\') < 0 && name.indexOf('"') < 0 ? name : name.replace(/\\/g, '\\\\').replace(/"/g, '\\"'));
       sink.latin1('"=');
     }
     const b = v.buf;
     const o = v.off;
     if (v.type === 4 && v.len === 4) {
-      const n = b[o]! + b[o + 1]! * 0x100 + b[o + 2]! * 0x10000 + b[o + 3]! * 0x1000000;
-      const h = n.toString(16);
-      sink.latin1(DWORD_PREFIX[8 - h.length]! + h + '\n');
+      sink.latin1('dword:');
+      sink.hexNumberLE(b, o, 4);
+      sink.byte(0x0a);
     } else if (this.printable && (v.type === 1 || v.type === 2)) {
       let s = perlDecodeUtf16le(b.subarray(o, o + v.len));
       if (s.endsWith('\0')) s = s.slice(0, -1);
@@ -239,60 +253,68 @@ class RegWriter {
     } else {
       sink.latin1(v.type < 16 ? HEX_TYPE[v.type]! : `hex(${v.type.toString(16)}):`);
       sink.hexRange(b, o, v.len);
-      sink.latin1('\n');
+      sink.byte(0x0a);
     }
   }
 
   /** Subkeys sorted by name, pushed in reverse so the smallest is visited first. */
-  private pushChildren(f: Frame, path: string, wide: boolean): void {
+  private pushChildren(f: Frame): void {
     const hive = this.hive;
     let kids: NodeRef[];
     try {
       kids = hive.children(f.node);
     } catch (e) {
       if (!this.unsafe || !(e instanceof GuestError)) throw e;
-      this.warn({ path, error: e.message }, 'could not get children');
+      this.warn({ path: this.path(f), error: e.message }, 'could not get children');
       return;
     }
     if (kids.length === 0 || f.depth + 1 >= this.maxDepth) return;
-    const named: { node: NodeRef; name: string }[] = [];
-    for (let i = 0; i < kids.length; i++) {
-      try {
-        named.push({ node: kids[i]!, name: hive.nodeName(kids[i]!) });
-      } catch (e) {
-        if (!this.unsafe || !(e instanceof GuestError)) throw e;
-        this.warn({ path, child: kids[i], error: e.message }, 'skipping child with unreadable name');
-      }
-    }
-    if (named.length > 1) sortByName(named);
     const depth = f.depth + 1;
-    for (let i = named.length - 1; i >= 0; i--) {
-      this.stack.push({ node: named[i]!.node, depth, parentPath: path, parent: f.node, name: named[i]!.name, parentWide: wide });
+    const named = this.kids;
+    let n = 0;
+    for (let i = 0; i < kids.length; i++) {
+      const k = this.free.pop() ?? { node: kids[i]!, depth, parent: f.node, name: undefined, nameOff: 0, nameLen: 0, nameCompressed: true };
+      k.node = kids[i]!;
+      k.depth = depth;
+      k.parent = f.node;
+      k.name = undefined;
+      try {
+        hive.readNodeName(k.node, k);
+      } catch (e) {
+        this.free.push(k);
+        if (!this.unsafe || !(e instanceof GuestError)) throw e;
+        this.warn({ path: this.path(f), child: kids[i], error: e.message }, 'skipping child with unreadable name');
+        continue;
+      }
+      named[n++] = k;
     }
+    if (n > 1) sortNames(hive.image.buf, named, n);
+    for (let i = n - 1; i >= 0; i--) this.stack.push(named[i]!);
   }
 }
 
-/**
- * hivex's canonical path: "\\" for the root, else the parent's path (by the nk parent pointer)
- * plus "\\" plus the name. The traversal parent is used when the pointer agrees with it (the
- * normal case); otherwise the pointer chain is followed, as hivexregedit does.
- */
-function canonicalPath(hive: HiveReader, f: Frame): string {
-  if (f.node === hive.root) return '\\';
-  if (canonicalFromTraversal(hive, f)) {
-    const name = f.name ?? hive.nodeName(f.node);
-    return f.parentPath === '\\' ? `\\${name}` : `${f.parentPath}\\${name}`;
+/** No byte above 0x7F (the same bytes in Latin-1 and UTF-8). */
+function isAscii(buf: Uint8Array, off: number, len: number): boolean {
+  for (let i = off, end = off + len; i < end; i++) if (buf[i]! > 0x7f) return false;
+  return true;
+}
+
+/** `items[0, n)` by name in code-point order: Latin-1 names by their bytes, else as decoded strings. */
+function sortNames<T extends NameSpan & { name: string | undefined }>(buf: Uint8Array, items: T[], n: number): void {
+  if (allLatin1(items, n)) {
+    sortLatin1Spans(buf, items, n);
+    return;
   }
-  return '\\' + hive.nodePath(f.node);
+  for (let i = 0; i < n; i++) items[i]!.name = spanName(buf, items[i]!);
+  sortByName(items as (T & { name: string })[], n);
 }
 
 /** The nk parent pointer agrees with the key we came from. */
 function canonicalFromTraversal(hive: HiveReader, f: Frame): boolean {
-  if (f.parent === undefined || f.parentPath === undefined) return false;
+  if (f.parent === undefined) return false;
   return hive.image.view.u32(f.node + CELL_HEADER + NK.parent, 'nk parent') + HBIN_BASE === f.parent;
 }
 
-const WIDE = /[^\x00-\xff]/;
 
 /**
  * Decode UTF-16LE the way Perl's Encode does with default checks: an odd trailing byte is
