@@ -138,3 +138,13 @@ export class ByteView {
     }
   }
 }
+
+/**
+ * A plain DataView over the first `length` bytes of `bytes`, for hot loops that read fields inside
+ * a structure whose bounds the caller has already checked (a cell of checked size, a record of
+ * checked length). No per-field check or message: an out-of-range read throws RangeError, so use
+ * it only where the enclosing bounds were proven with a ByteView first.
+ */
+export function uncheckedView(bytes: Uint8Array, length: number = bytes.byteLength): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, length);
+}

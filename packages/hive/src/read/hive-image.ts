@@ -1,4 +1,4 @@
-import { ByteView, ByteWriter, FormatError, UnsupportedError, hex, nullLogger, type Logger } from '@guestkit/disk/binary';
+import { ByteView, ByteWriter, FormatError, UnsupportedError, hex, nullLogger, uncheckedView, type Logger } from '@guestkit/disk/binary';
 import { HiveCode } from '../errors.js';
 import { BASE, HBIN_BASE, FileType, decodeBaseBlock, type BaseBlock } from '../layout/base-block.js';
 import { HBIN, HBIN_ALIGN, CELL_HEADER } from '../layout/hbin.js';
@@ -63,7 +63,7 @@ export class HiveImage {
     this.unsafe = opts.unsafe;
     this.log = opts.log ?? nullLogger;
     this.view = new ByteView(bytes, 0, opts.name);
-    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.dv = uncheckedView(bytes);
     if (bytes.length < BASE.LOG_COPY_SIZE || this.view.ascii(0, 4) !== 'regf') {
       const got = bytes.length >= 4 ? this.view.ascii(0, 4) : '';
       throw new FormatError(HiveCode.BadSignature, `${opts.name}: not a Windows registry hive (signature ${JSON.stringify(got)}, expected "regf")`, {
@@ -258,7 +258,7 @@ export class HiveImage {
     }
     this.size = newSize;
     this.view = new ByteView(this.buf.subarray(0, newSize), 0, this.name);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, newSize);
+    this.dv = uncheckedView(this.buf, newSize);
     const need = Math.floor(newSize / 32) + 1;
     if (need > this.bitmap.length) {
       const nbm = new Uint8Array(Math.max(need, this.bitmap.length * 2));
