@@ -77,7 +77,7 @@ async function waitForPort(port: number, ms = 20_000): Promise<void> {
 
 /** Start `guestkit serve ARGS --port 0` and resolve with its URI (first stdout line). */
 function startGuestkit(args: string[]): Promise<{ uri: string; proc: ChildProcess }> {
-  const proc = spawn(process.execPath, [CLI, 'serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const proc = spawn(CLI, ['serve', ...args, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
   children.add(proc);
   return new Promise((resolve, reject) => {
     let out = '';
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
   const m = await compare(
     {
       run: () => {
-        const ms = runCmd(process.execPath, [CLI, 'mkiso', tree, '-o', outA]);
+        const ms = runCmd(CLI, ['mkiso', tree, '-o', outA]);
         fs.rmSync(outA);
         return ms;
       },
