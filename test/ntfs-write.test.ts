@@ -289,6 +289,41 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     expectOracles(img, model, 100);
   }, 300_000);
 
+  it('removes and renames names that ntfs-3g put in extension records (a file with 60 hard links)', () => {
+    const img = join(tmp.dir, 'hardlinks.img');
+    writeFileSync(img, readMaybeGz(fixturePath('ntfs', 'hardlinks.img.gz')));
+    const { fs, close } = open(img);
+    const content = fs.readFile('/links/original.txt');
+    const names = fs.readdir('/links').map((e) => e.name);
+    expect(names.length).toBe(60);
+    const n = fs.stat('/links/original.txt').inode;
+    const v = fs.vol.view(n);
+    const inExtension = v.attrs.filter((a) => a.type === 0x30 && a.recordNumber !== n).length;
+    expect(inExtension).toBeGreaterThan(20);
+    const model: Model = new Map([['links', 'dir'], ['moved', 'dir']]);
+    fs.mkdir('/moved');
+    const kept = new Set(names);
+    // every third name goes (those in the base record and those in extension records alike)
+    names.forEach((name, i) => {
+      if (i % 3 !== 0) return;
+      fs.unlink(`/links/${name}`);
+      kept.delete(name);
+    });
+    // some are renamed in place, some moved to another directory
+    const rest = [...kept];
+    rest.slice(0, 20).forEach((name, i) => {
+      const to = i % 2 ? `/moved/renamed ${i}.txt` : `/links/renamed ${i}.txt`;
+      fs.rename(`/links/${name}`, to);
+      kept.delete(name);
+      model.set(to.slice(1), content);
+    });
+    for (const name of kept) model.set(`links/${name}`, content);
+    expect(fs.stat('/links/' + [...kept][0]).links).toBe(model.size - 2);
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 10);
+  }, 120_000);
+
   it('grows a directory whose index allocation no longer fits its record, and edits it there', () => {
     const img = join(tmp.dir, 'bigdir.img');
     mkntfs(img, 48, 512);

@@ -683,7 +683,7 @@ export class NtfsFileSystem implements FileSystem {
       const old = this.removeName(w, src.record, src.parent, src.key!.name, false);
       const r = w.rec(src.record);
       const fn = fileNameValue(makeRef(dst.parent, w.rec(dst.parent).sequence), dst.name, namespaceFor(dst.name), old.creationTime, old.fileAttributes, old.allocatedSize, old.dataSize, old.reparseTag);
-      r.add(residentAttr(AttrType.FileName, '', fn, { indexed: true }));
+      w.addAttr(src.record, residentAttr(AttrType.FileName, '', fn, { indexed: true }));
       r.linkCount = r.linkCount + 1;
       w.indexInsert(dst.parent, fn, makeRef(src.record, r.sequence));
       w.touch(src.record, { c: true });
@@ -697,28 +697,31 @@ export class NtfsFileSystem implements FileSystem {
    */
   private removeName(w: NtfsWriter, n: number, parent: number, name: string, free: boolean): FileNameKey {
     const r = w.rec(n);
-    const blobs = r.findAll(AttrType.FileName).map((b) => ({ b, k: decodeFileName(blobValue(b).slice(), `record ${n} $FILE_NAME`) }));
+    // names may live in extension records too (a file with many hard links)
+    const blobs = w.recordsOf(n).flatMap((rec) => w.rec(rec).findAll(AttrType.FileName).map((b) => ({ rec, b, k: decodeFileName(blobValue(b).slice(), `record ${rec} $FILE_NAME`) })));
     const target = blobs.find((x) => x.k.parentRecord === parent && x.k.name === name) ?? blobs.find((x) => x.k.parentRecord === parent && this.vol.upcase.equalsIgnoreCase(x.k.name, name));
-    if (!target) {
-      if (this.vol.view(n).attrList) throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: its names live in extension records; changing them is not supported`, { record: n });
-      throw new FormatError(NtfsCode.BadRecord, `record ${n} has no $FILE_NAME "${name}" in directory ${parent}`, { record: n });
-    }
+    if (!target) throw new FormatError(NtfsCode.BadRecord, `record ${n} has no $FILE_NAME "${name}" in directory ${parent}`, { record: n });
     const drop = [target];
     if (target.k.namespace === Namespace.Win32 || target.k.namespace === Namespace.Dos) {
       const partnerNs = target.k.namespace === Namespace.Win32 ? Namespace.Dos : Namespace.Win32;
       const partner = blobs.find((x) => x.k.parentRecord === parent && x.k.namespace === partnerNs);
       if (partner) drop.push(partner);
     }
+    // the last name of a file being deleted: the whole file goes, records and clusters
+    const last = free && blobs.length === drop.length;
     for (const d of drop) {
       w.indexRemove(parent, d.k.name, n);
-      r.remove(d.b);
+      if (!last) w.removeAttr(n, d.rec, d.b);
+      else if (d.rec === n) r.remove(d.b); // no name left behind in the freed record, as ntfs-3g does
     }
-    r.linkCount = Math.max(0, r.linkCount - drop.length);
     w.touch(parent, { m: true, c: true });
-    if (free && r.findAll(AttrType.FileName).length === 0) {
+    if (last) {
       w.freeAllOf(n);
       w.freeRecord(n);
-    } else w.touch(n, { c: true });
+      return target.k;
+    }
+    r.linkCount = Math.max(0, r.linkCount - drop.length);
+    w.touch(n, { c: true });
     return target.k;
   }
 

@@ -315,8 +315,11 @@ export class NtfsWriter {
   index(dirN: number): { ed: IndexEditor; finish: () => void } {
     const vol = this.vol;
     const dirRec = this.rec(dirN);
-    const rootBlob = dirRec.find(AttrType.IndexRoot, I30);
-    if (!rootBlob) throw new FormatError(NtfsCode.BadIndex, `record ${dirN} has no $INDEX_ROOT`, { record: dirN });
+    // $INDEX_ROOT is in the base record, except where ntfs-3g moved it to an extension record
+    const rootRecN = this.recordsOf(dirN).find((x) => this.rec(x).find(AttrType.IndexRoot, I30) !== undefined);
+    if (rootRecN === undefined) throw new FormatError(NtfsCode.BadIndex, `record ${dirN} has no $INDEX_ROOT`, { record: dirN });
+    const rootRec = this.rec(rootRecN);
+    const rootBlob = rootRec.find(AttrType.IndexRoot, I30)!;
     const rootVal = blobValue(rootBlob);
     const blockSize = new ByteView(rootVal).u32(INDEX_ROOT.indexBlockSize);
     const vcnUnit = blockSize >= this.cs ? this.cs : 512;
@@ -372,7 +375,7 @@ export class NtfsWriter {
         const newVal = INDEX_ROOT.SIZE + node.entries.reduce((n, e) => n + 16 + (e.end ? 0 : (e.key.length + 7) & ~7) + (e.sub >= 0 ? 8 : 0), 0);
         const cur = rootBlob.bytes.length;
         const next = (((0x18 + 8 + newVal) + 7) & ~7);
-        return dirRec.free() + cur - next;
+        return rootRec.free() + cur - next;
       },
       load(vcn: number): EditNode {
         const staged = self.blocks.get(`${dirN}/${vcn}`);
@@ -438,7 +441,7 @@ export class NtfsWriter {
       }
       // The root first: it may have shrunk (entries pushed down into blocks), making room below.
       if (root.dirty || (alloc && alloc.runs.length)) {
-        dirRec.replace(dirRec.find(AttrType.IndexRoot, I30)!, residentAttr(AttrType.IndexRoot, I30, encodeRoot(root, blockSize, this.cs)));
+        rootRec.replace(rootRec.find(AttrType.IndexRoot, I30)!, residentAttr(AttrType.IndexRoot, I30, encodeRoot(root, blockSize, this.cs)));
       }
       if (alloc && alloc.runs.length) {
         // like ntfs-3g: the whole allocation is initialized data; $BITMAP says which blocks are used.
@@ -454,7 +457,7 @@ export class NtfsWriter {
           this.place(dirN, AttrType.Bitmap, I30, { resident: bitmap! });
         }
       }
-      if (!dirRec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `directory record ${dirN}: its index attributes no longer fit the record`, { record: dirN });
+      if (!dirRec.fits() || !rootRec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `directory record ${dirN}: its index attributes no longer fit the record`, { record: dirN });
       if (alloc) this.dirAlloc.set(dirN, { alloc, bitmap: bitmap!, bitmapNr });
       this.touchedDirs.add(dirN);
     };
@@ -639,6 +642,64 @@ export class NtfsWriter {
   }
 
   /**
+   * The records holding a file's attributes as this operation has them: the base record first,
+   * then its extension records in use.
+   */
+  recordsOf(baseN: number): number[] {
+    const ext = new Set<number>(this.isNew(baseN) ? [] : this.vol.view(baseN).records.keys());
+    for (const x of this.stagedExt.get(baseN) ?? []) ext.add(x);
+    ext.delete(baseN);
+    return [baseN, ...[...ext].sort((a, b) => a - b).filter((x) => this.rec(x).flags & RecordFlags.InUse)];
+  }
+
+  /**
+   * Remove `blob` from record `recN` of the file whose base record is `baseN` (the base itself or
+   * an extension record): an emptied extension record is freed, and the file's $ATTRIBUTE_LIST,
+   * if it has one, rebuilt.
+   */
+  removeAttr(baseN: number, recN: number, blob: AttrBlob): void {
+    this.rec(recN).remove(blob);
+    if (!this.rec(baseN).find(AttrType.AttributeList)) return;
+    const live = this.recordsOf(baseN).slice(1).filter((x) => this.rec(x).attrs.length > 0);
+    if (recN !== baseN && this.rec(recN).attrs.length === 0) this.freeRecord(recN);
+    this.stagedExt.set(baseN, new Set(live));
+    this.rebuildAttrList(baseN, live);
+  }
+
+  /**
+   * Add a resident attribute to a file: in the base record when it fits, else in an extension
+   * record with room (a new one if none has), listed in the file's $ATTRIBUTE_LIST.
+   */
+  addAttr(baseN: number, blob: AttrBlob): void {
+    const base = this.rec(baseN);
+    const ext = this.recordsOf(baseN).slice(1);
+    base.add(blob);
+    if (base.fits()) {
+      if (base.find(AttrType.AttributeList)) this.rebuildAttrList(baseN, ext.filter((x) => this.rec(x).attrs.length > 0));
+      if (base.fits()) return;
+      // the longer list no longer fits: the new attribute goes to an extension record after all
+    }
+    base.remove(blob);
+    let home = ext.find((x) => {
+      const er = this.rec(x);
+      er.add(blob);
+      if (er.fits()) return true;
+      er.remove(blob);
+      return false;
+    });
+    if (home === undefined) {
+      const er = this.allocRecord(0);
+      er.setBase(makeRef(baseN, base.sequence));
+      er.add(blob);
+      home = er.recordNumber;
+      ext.push(home);
+    }
+    this.stagedExt.set(baseN, new Set(ext));
+    this.rebuildAttrList(baseN, ext.filter((x) => this.rec(x).attrs.length > 0));
+    if (!base.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `record ${baseN}: attributes do not fit`, { record: baseN });
+  }
+
+  /**
    * Extension records of each base record as this operation has laid them out so far (the volume's
    * view still shows them as they are on disk), so that a second place() on the same file keeps
    * the first one's extents in the attribute list.
@@ -706,6 +767,16 @@ export class NtfsWriter {
     const blob = residentAttr(AttrType.AttributeList, '', list);
     if (old) base.replace(old, blob);
     else base.add(blob);
+    if (base.fits()) return;
+    // A long list (a file with many names or extents) lives in clusters of its own, as ntfs-3g
+    // and Windows keep it.
+    const clusters = Math.ceil(list.length / this.cs);
+    const runs = this.allocRuns(clusters, 0);
+    const padded = new Uint8Array(clusters * this.cs);
+    padded.set(list);
+    this.writeRuns(runs, 0, padded);
+    const size = clusters * this.cs;
+    base.replace(blob, nonResidentAttr(AttrType.AttributeList, '', { runs, lowestVcn: 0, highestVcn: clusters - 1, allocatedSize: size, dataSize: list.length, initializedSize: list.length }));
   }
 
   /** Free every cluster of every non-resident attribute of a file, and its extension records. */
