@@ -137,6 +137,7 @@ export class NtfsWriter {
     this.touchedDirs.clear();
     this.dirAlloc.clear();
     this.stagedExt.clear();
+    this.stagedData.clear();
     this.created.clear();
     this.loaded = false;
   }
@@ -451,7 +452,9 @@ export class NtfsWriter {
         this.place(dirN, AttrType.IndexAllocation, I30, { nr: { runs: alloc.runs, allocatedSize: a, dataSize: a, initializedSize: a, flags: 0, compressionUnit: 0 } });
         if (bitmapNr) {
           if (bitmap!.length > bitmapNr.allocatedSize) throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: index bitmap outgrew its clusters`, {});
-          this.writeRuns(bitmapNr.runs, 0, bitmap!);
+          const runs = bitmapNr.runs;
+          const bytes = bitmap!.slice();
+          this.stagedData.set(`${dirN}/bitmap`, () => this.writeRuns(runs, 0, bytes));
           this.place(dirN, AttrType.Bitmap, I30, { nr: { ...bitmapNr, dataSize: bitmap!.length, initializedSize: bitmap!.length } });
         } else {
           this.place(dirN, AttrType.Bitmap, I30, { resident: bitmap! });
@@ -463,6 +466,9 @@ export class NtfsWriter {
     };
     return { ed, finish };
   }
+
+  /** Writes into clusters a file already owns, held until commit (keyed so a later edit replaces them). */
+  private stagedData = new Map<string, () => void>();
 
   /** Index allocation of each directory edited in this operation (where its blocks are written). */
   private dirAlloc = new Map<number, { alloc: { runs: Run[]; size: number; allocated: number }; bitmap: Uint8Array; bitmapNr: NrState | undefined }>();
@@ -537,6 +543,8 @@ export class NtfsWriter {
       const runs = this.dirAlloc.get(bw.dir)!.alloc.runs;
       this.writeRuns(runs, bw.vcn, protectForWrite(bw.bytes));
     }
+    // 3b. attribute values rewritten in place (a directory's non-resident $I30 bitmap)
+    for (const write of this.stagedData.values()) write();
     // 4. records: extension records before bases, record 0 last
     const order = [...this.records.keys()].sort((a, b) => (a === 0 ? 1 : b === 0 ? -1 : b - a));
     for (const n of order) this.writeMftRecord(n, this.records.get(n)!.encode());
@@ -549,6 +557,7 @@ export class NtfsWriter {
     this.touchedDirs.clear();
     this.dirAlloc.clear();
     this.stagedExt.clear();
+    this.stagedData.clear();
     this.clusters.dirtyLo = Infinity;
     this.clusters.dirtyHi = -1;
     this.mftBmp.dirtyLo = Infinity;
