@@ -6,6 +6,7 @@ import { describeWithShared } from '../../../test/support/shared.js';
 import { decodeBootSector, probeNtfs, serialToUuid, lznt1Compress, lznt1Decompress, xpressHuffmanDecompress } from '../src/index.js';
 import { decodeRunlist, encodeRunlist, coalesceRuns, assertNoOverlap, type Run } from '../src/runlist/runlist.js';
 import { postReadFixup, protectForWrite } from '../src/record/fixup.js';
+import { AllocBitmap } from '../src/write/bitmap.js';
 import { BOOT } from '../src/layout/boot-sector.js';
 import { FILE_REC, ATTR, STD_INFO, FILE_NAME, ATTR_LIST } from '../src/layout/mft-record.js';
 import { INDEX_ENTRY, INDEX_HEADER, INDEX_ROOT, INDEX_BLOCK } from '../src/layout/index.js';
@@ -144,5 +145,32 @@ describe('XPRESS Huffman (MS-XCA)', () => {
   it('rejects truncated tables and over-subscribed codes', () => {
     expect(() => xpressHuffmanDecompress(new Uint8Array(100), new Uint8Array(10), 't')).toThrow(FormatError);
     expect(() => xpressHuffmanDecompress(new Uint8Array(300).fill(0x11), new Uint8Array(10), 't')).toThrow(FormatError);
+  });
+});
+
+describe('AllocBitmap (clusters and MFT records)', () => {
+  // 64 units; used: 0-15 and 40-63, so the only free units are 16-39
+  const fresh = () => {
+    const b = new AllocBitmap(new Uint8Array(8), 64, 'test');
+    b.set(0, 16);
+    b.set(40, 24);
+    return b;
+  };
+
+  it('wraps round below the hint when nothing is free above it', () => {
+    expect(fresh().allocate(4, 50)).toEqual([{ start: 16, length: 4 }]);
+    // fragments too: 2 free units at 20-21 and 30-31 only
+    const b = fresh();
+    b.set(16, 4);
+    b.set(22, 8);
+    b.set(32, 8);
+    expect(b.allocate(4, 45)).toEqual([{ start: 20, length: 2 }, { start: 30, length: 2 }]);
+  });
+
+  it('never takes a unit below the floor (MFT records 16-23 stay reserved)', () => {
+    expect(fresh().allocate(4, 24, 24)).toEqual([{ start: 24, length: 4 }]);
+    const b = fresh();
+    b.set(24, 16);
+    expect(() => b.allocate(1, 24, 24)).toThrow(/1 free units needed, 0 available/);
   });
 });

@@ -78,14 +78,16 @@ export class AllocBitmap {
   }
 
   /**
-   * Allocate `count` units: one contiguous extent if there is one (next-fit from the cursor, then
-   * from `min`, then from the start), else the first free fragments from `min` on, then from the start of the volume.
-   * Marks them used. @throws NoSpaceError
+   * Allocate `count` units at or above `floor` (nothing below it is ever taken): one contiguous
+   * extent if there is one (next-fit from the cursor, then from the `hint`, then from the floor),
+   * else the first free fragments from the hint on, then from the floor up to the hint. Marks
+   * them used. @throws NoSpaceError
    */
-  allocate(count: number, min = 0): { start: number; length: number }[] {
+  allocate(count: number, hint = 0, floor = 0): { start: number; length: number }[] {
     if (count <= 0) return [];
+    const min = Math.max(hint, floor);
     // contiguous first
-    for (const from of new Set([Math.max(this.cursor, min), min, 0])) {
+    for (const from of new Set([Math.max(this.cursor, floor), min, floor])) {
       let i = this.nextFree(from);
       while (i >= 0) {
         const run = this.freeRun(i, count);
@@ -100,7 +102,7 @@ export class AllocBitmap {
     // fragments: from `min` to the end, then wrapping round to the start of the volume
     const out: { start: number; length: number }[] = [];
     let need = count;
-    for (const [from, to] of [[min, this.units], [0, Math.min(min, this.units)]] as const) {
+    for (const [from, to] of [[min, this.units], [floor, Math.min(min, this.units)]] as const) {
       let i = this.nextFree(from);
       while (need > 0 && i >= 0 && i < to) {
         const run = this.freeRun(i, Math.min(need, to - i));

@@ -159,11 +159,11 @@ export class NtfsWriter {
     this.load();
     let n: number;
     try {
-      n = this.mftBmp.allocate(1, FIRST_FREE_RECORD)[0]!.start;
+      n = this.mftBmp.allocate(1, FIRST_FREE_RECORD, FIRST_FREE_RECORD)[0]!.start;
     } catch (e) {
       if (!(e instanceof NoSpaceError)) throw e;
       this.growMft();
-      n = this.mftBmp.allocate(1, FIRST_FREE_RECORD)[0]!.start;
+      n = this.mftBmp.allocate(1, FIRST_FREE_RECORD, FIRST_FREE_RECORD)[0]!.start;
     }
     let seq = 1;
     let usn = 1;
