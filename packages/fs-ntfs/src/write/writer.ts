@@ -618,11 +618,9 @@ export class NtfsWriter {
    */
   place(baseN: number, type: number, name: string, value: { resident: Uint8Array } | { nr: NrState }): void {
     const base = this.rec(baseN);
-    const view = this.isNew(baseN) ? { attrs: [] as { recordNumber: number }[] } : this.vol.view(baseN);
     // drop old extents
     for (const b of base.attrs.filter((a) => a.type === type && a.name === name)) base.remove(b);
-    const extRecords = new Set<number>(this.stagedExt.get(baseN));
-    for (const a of view.attrs) if (a.recordNumber !== baseN) extRecords.add(a.recordNumber);
+    const extRecords = new Set<number>(this.recordsOf(baseN).slice(1));
     for (const x of extRecords) {
       const er = this.rec(x);
       for (const b of er.attrs.filter((a) => a.type === type && a.name === name)) er.remove(b);
@@ -644,9 +642,7 @@ export class NtfsWriter {
       const er = this.rec(x);
       if (er.attrs.length === 0) this.freeRecord(x);
     }
-    const live = [...extRecords].filter((x) => this.rec(x).attrs.length > 0);
-    this.stagedExt.set(baseN, new Set(live));
-    if (base.find(AttrType.AttributeList) || live.length > 0) this.rebuildAttrList(baseN, live);
+    if (base.find(AttrType.AttributeList) || [...extRecords].some((x) => this.rec(x).attrs.length > 0)) this.rebuildAttrList(baseN, [...extRecords]);
     if (!base.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `record ${baseN}: attributes do not fit`, { record: baseN });
   }
 
@@ -669,10 +665,9 @@ export class NtfsWriter {
   removeAttr(baseN: number, recN: number, blob: AttrBlob): void {
     this.rec(recN).remove(blob);
     if (!this.rec(baseN).find(AttrType.AttributeList)) return;
-    const live = this.recordsOf(baseN).slice(1).filter((x) => this.rec(x).attrs.length > 0);
+    const ext = this.recordsOf(baseN).slice(1);
     if (recN !== baseN && this.rec(recN).attrs.length === 0) this.freeRecord(recN);
-    this.stagedExt.set(baseN, new Set(live));
-    this.rebuildAttrList(baseN, live);
+    this.rebuildAttrList(baseN, ext);
   }
 
   /**
@@ -684,7 +679,7 @@ export class NtfsWriter {
     const ext = this.recordsOf(baseN).slice(1);
     base.add(blob);
     if (base.fits()) {
-      if (base.find(AttrType.AttributeList)) this.rebuildAttrList(baseN, ext.filter((x) => this.rec(x).attrs.length > 0));
+      if (base.find(AttrType.AttributeList)) this.rebuildAttrList(baseN, ext);
       if (base.fits()) return;
       // the longer list no longer fits: the new attribute goes to an extension record after all
     }
@@ -697,15 +692,20 @@ export class NtfsWriter {
       return false;
     });
     if (home === undefined) {
-      const er = this.allocRecord(0);
-      er.setBase(makeRef(baseN, base.sequence));
+      const er = this.newExtension(baseN);
       er.add(blob);
       home = er.recordNumber;
       ext.push(home);
     }
-    this.stagedExt.set(baseN, new Set(ext));
-    this.rebuildAttrList(baseN, ext.filter((x) => this.rec(x).attrs.length > 0));
+    this.rebuildAttrList(baseN, ext);
     if (!base.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `record ${baseN}: attributes do not fit`, { record: baseN });
+  }
+
+  /** A new extension record of `baseN` (empty; the caller lists what it puts there). */
+  private newExtension(baseN: number): RecordEditor {
+    const er = this.allocRecord(0);
+    er.setBase(makeRef(baseN, this.rec(baseN).sequence));
+    return er;
   }
 
   /**
@@ -716,15 +716,12 @@ export class NtfsWriter {
   private stagedExt = new Map<number, Set<number>>();
 
   private placeInExtensions(baseN: number, type: number, name: string, s: NrState, extRecords: Set<number>): void {
-    const base = this.rec(baseN);
-    const baseRef = makeRef(baseN, base.sequence);
     // an attribute list entry costs ~32 bytes in the base; the list itself goes in the base as resident
     let i = 0;
     const runs = s.runs;
     const vcnEnd = Math.ceil(s.allocatedSize / this.cs);
     while (i < runs.length || i === 0) {
-      const er = this.allocRecord(0);
-      er.setBase(baseRef);
+      const er = this.newExtension(baseN);
       extRecords.add(er.recordNumber);
       const room = er.free() - 8;
       let j = i + 1;
@@ -743,8 +740,11 @@ export class NtfsWriter {
   }
 
   /** Rebuild $ATTRIBUTE_LIST from the base record and its extension records. */
-  private rebuildAttrList(baseN: number, ext: number[]): void {
+  private rebuildAttrList(baseN: number, candidates: number[]): void {
     const base = this.rec(baseN);
+    // the extension records still holding something; remembered for later placements in this operation
+    const ext = candidates.filter((x) => this.rec(x).attrs.length > 0);
+    this.stagedExt.set(baseN, new Set(ext));
     const entries: { type: number; name: string; lowestVcn: number; ref: bigint; instance: number }[] = [];
     const collect = (n: number, r: RecordEditor) => {
       for (const a of r.attrs) {
