@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { spawnSync } from 'node:child_process';
 import { Hive } from '@guestkit/hive';
-import { median, runCmd, printRows, type Row } from './lib.js';
+import { interleaved, median, runCmd, printRows, type Row } from './lib.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..');
@@ -42,22 +42,14 @@ function timeOnce(cmd: string, argv: string[]): Timing {
 }
 
 /**
- * Median wall time and median CPU time of each command over `runs` rounds, after one warm-up
- * round. Each round runs every command once, in turn, so that a change in the machine's load
- * (it is shared) falls on all of them alike instead of on whichever command's block of runs
- * it happens to meet. CPU time is the steadier second view (it counts every thread, so it also
- * charges Node's JIT and GC threads).
+ * Median wall time and median CPU time of each command over `runs` interleaved rounds. CPU time
+ * is the steadier second view (it counts every thread, so it also charges Node's JIT and GC
+ * threads).
  */
 function timesInterleaved(cmds: Record<string, [string, string[]]>, runs: number): Record<string, Timing> {
   const names = Object.keys(cmds);
-  const got: Record<string, Timing[]> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let r = -1; r < runs; r++) {
-    for (const n of names) {
-      const t = timeOnce(...cmds[n]!);
-      if (r >= 0) got[n]!.push(t); // round -1 warms the page cache
-    }
-  }
-  return Object.fromEntries(names.map((n) => [n, { wall: median(got[n]!.map((x) => x.wall)), cpu: median(got[n]!.map((x) => x.cpu)) }]));
+  const got = interleaved(names.map((n) => () => timeOnce(...cmds[n]!)), runs);
+  return Object.fromEntries(names.map((n, k) => [n, { wall: median(got[k]!.map((x) => x.wall)), cpu: median(got[k]!.map((x) => x.cpu)) }]));
 }
 
 /** The largest primary hive in ../shared/testdata/hives (decompressed to the work directory). */

@@ -15,7 +15,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { median, printRows, runCmd, type Row } from './lib.js';
+import { interleaved, median, printRows, runCmd, type Row } from './lib.js';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(root, 'apps/cli/bin/guestkit');
@@ -59,14 +59,9 @@ function measure(args: string[], runs: number): Measure & { all: Measure[] } {
   return measureInterleaved([args], runs)[0]!;
 }
 
-/**
- * Medians of `runs` measurements of each command, run round by round (A B C, A B C, …) after one
- * warm-up round, so that a change of load on the shared machine falls on every command alike.
- */
+/** Medians of `runs` measurements of each command, run in interleaved rounds (A B C, A B C, …). */
 function measureInterleaved(commands: string[][], runs: number): (Measure & { all: Measure[] })[] {
-  for (const args of commands) measureOnce(args);
-  const all: Measure[][] = commands.map(() => []);
-  for (let i = 0; i < runs; i++) commands.forEach((args, k) => all[k]!.push(measureOnce(args)));
+  const all = interleaved(commands.map((args) => () => measureOnce(args)), runs);
   return all.map((a) => ({ wallMs: median(a.map((x) => x.wallMs)), cpuMs: median(a.map((x) => x.cpuMs)), rssKiB: Math.max(...a.map((x) => x.rssKiB)), all: a }));
 }
 

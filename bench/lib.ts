@@ -46,3 +46,19 @@ export function printRows(rows: Row[]): void {
     console.log(`| ${r.what} | ${r.guestkitMs.toFixed(1)} | ${r.native} | ${r.nativeMs.toFixed(1)} | ${ratio.toFixed(3)} |${ok} |`);
   }
 }
+
+/**
+ * Samples of each measurement over `runs` rounds after one warm-up round. Each round runs every
+ * measurement once, in turn, so that a change in the shared machine's load falls on all of them
+ * alike instead of on whichever one's block of runs it happens to meet.
+ */
+export function interleaved<T>(measures: (() => T)[], runs: number): T[][] {
+  const got: T[][] = measures.map(() => []);
+  for (let r = -1; r < runs; r++) {
+    measures.forEach((m, k) => {
+      const t = m();
+      if (r >= 0) got[k]!.push(t); // round -1 warms the page cache
+    });
+  }
+  return got;
+}
