@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import { IoError, CommonCode, ioError } from '../binary/errors.js';
 import { assertDeviceRange, assertWritable, type BlockDevice } from './block-device.js';
+import { EarlyWriteback } from './early-writeback.js';
 
 /**
  * A host file or block device through node:fs positional synchronous I/O. Opens read-only unless
@@ -14,12 +15,18 @@ export class FileDevice implements BlockDevice {
   readonly format = 'raw' as const;
   private fd: number | undefined;
   private _size: number;
+  /** Written (or resized) since the last fdatasync: flush() has work to do. */
+  private unsynced = false;
+  /** The descriptor was handed out (descriptor()): writes may bypass this object. */
+  private lent = false;
+  private readonly writeback: EarlyWriteback | undefined;
 
   private constructor(readonly path: string, fd: number, size: number, readOnly: boolean, name: string) {
     this.fd = fd;
     this._size = size;
     this.readOnly = readOnly;
     this.name = name;
+    if (!readOnly) this.writeback = new EarlyWriteback(path, name);
   }
 
   /** Open `path`; `write` opens it read-write. Throws IoError (code IO_ENOENT, ...) on failure. */
@@ -60,6 +67,8 @@ export class FileDevice implements BlockDevice {
 
   /** The open file descriptor, for asynchronous I/O by copy helpers (throws when closed). */
   descriptor(): number {
+    // whoever holds the descriptor may write through it at any time: every flush syncs from now on
+    this.lent = true;
     return this.handle();
   }
 
@@ -109,11 +118,13 @@ export class FileDevice implements BlockDevice {
     } catch (e) {
       throw ioError(`${this.name}: truncate`, e);
     }
+    this.unsynced = true;
     this._size = size;
   }
 
   private writeRaw(offset: number, src: Uint8Array): void {
     const fd = this.handle();
+    this.unsynced = true;
     let done = 0;
     while (done < src.length) {
       let n: number;
@@ -125,16 +136,23 @@ export class FileDevice implements BlockDevice {
       if (n === 0) throw new IoError(CommonCode.ShortIo, `${this.name}: short write at ${offset + done}`);
       done += n;
     }
+    this.writeback?.wrote(src.length);
   }
 
-  /** Make written data durable: fdatasync (the data and the file size; not the timestamps), as qemu does on close. */
+  /**
+   * Make written data durable: fdatasync (the data and the file size; not the timestamps), as qemu
+   * does on close. Layers above flush in turn (filesystem, partition, image), so a flush with
+   * nothing written since the last one is skipped.
+   */
   flush(): void {
-    if (this.readOnly || this.fd === undefined) return;
+    if (this.readOnly || this.fd === undefined || !(this.unsynced || this.lent)) return;
     try {
       fs.fdatasyncSync(this.fd);
     } catch (e) {
       throw ioError(`${this.name}: fdatasync`, e);
     }
+    this.writeback?.check();
+    this.unsynced = false;
   }
 
   close(): void {
