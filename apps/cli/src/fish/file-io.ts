@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { ioError, type FileSystem } from '@guestkit/disk';
+import { CommonCode, IoError, ioError, type ByteSource, type FileSystem } from '@guestkit/disk';
 import { Progress } from '../progress.js';
 
 /** Copies between the guest and the host go in blocks of this size (one device run each). */
@@ -28,7 +28,7 @@ export function readGuestFile(gfs: FileSystem, path: string, sink: (chunk: Uint8
 }
 
 /** Copy a guest file to a host file (or stdout for "-"). */
-export function downloadTo(gfs: FileSystem, path: string, local: string, showProgress: boolean, writeStdout: (b: Uint8Array) => void): void {
+export function downloadTo(gfs: FileSystem, path: string, local: string, showProgress: boolean | (() => boolean), writeStdout: (b: Uint8Array) => void): void {
   if (local === '-') {
     readGuestFile(gfs, path, (c) => writeStdout(c.slice()));
     return;
@@ -48,7 +48,7 @@ export function downloadTo(gfs: FileSystem, path: string, local: string, showPro
 }
 
 /** Copy a host file (or stdin for "-") into the guest, creating or replacing it. */
-export function uploadFrom(gfs: FileSystem, local: string, path: string, showProgress: boolean): void {
+export function uploadFrom(gfs: FileSystem, local: string, path: string, showProgress: boolean | (() => boolean)): void {
   if (local === '-') {
     gfs.writeFile(path, new Uint8Array(fs.readFileSync(0)));
     return;
@@ -63,17 +63,20 @@ export function uploadFrom(gfs: FileSystem, local: string, path: string, showPro
   }
   const progress = new Progress(`upload ${path}`, size, showProgress);
   try {
+    const src = hostFileSource(fd, size, local, (end) => progress.update(end));
+    if (gfs.writeFileFrom) {
+      // one filesystem operation: the file is replaced whole or, on failure, not at all
+      gfs.writeFileFrom(path, src);
+      return;
+    }
     const h = gfs.open(path, { create: true, truncate: true });
     try {
       if (size > 0) h.truncate(size);
       const buf = new Uint8Array(Math.min(CHUNK, Math.max(size, 1)));
-      let off = 0;
-      while (off < size) {
-        const n = fs.readSync(fd, buf, 0, Math.min(buf.length, size - off), off);
-        if (n <= 0) break;
-        h.writeAt(off, buf.subarray(0, n));
-        off += n;
-        progress.update(off);
+      for (let off = 0; off < size; off += buf.length) {
+        const view = buf.subarray(0, Math.min(buf.length, size - off));
+        src.read(off, view);
+        h.writeAt(off, view);
       }
     } finally {
       h.close();
@@ -82,4 +85,25 @@ export function uploadFrom(gfs: FileSystem, local: string, path: string, showPro
     fs.closeSync(fd);
     progress.done();
   }
+}
+
+/** A host file read by position; a file that shrinks under us is an I/O error, not a short copy. */
+function hostFileSource(fd: number, size: number, name: string, onRead: (end: number) => void): ByteSource {
+  return {
+    size,
+    read(offset: number, dst: Uint8Array): void {
+      let done = 0;
+      while (done < dst.length) {
+        let n: number;
+        try {
+          n = fs.readSync(fd, dst, done, dst.length - done, offset + done);
+        } catch (e) {
+          throw ioError(`upload: cannot read ${name}`, e);
+        }
+        if (n <= 0) throw new IoError(CommonCode.ShortIo, `upload: ${name} ended at ${offset + done} bytes, ${size} expected (did it change during the copy?)`);
+        done += n;
+      }
+      onRead(offset + dst.length);
+    },
+  };
 }

@@ -78,6 +78,13 @@ export interface FileHandle {
   close(): void;
 }
 
+/** Bytes to copy from, read by position (a BlockDevice, a host file, another guest file). */
+export interface ByteSource {
+  readonly size: number;
+  /** Fill all of `dst` from `offset` (offset + dst.length <= size). */
+  read(offset: number, dst: Uint8Array): void;
+}
+
 export interface OpenOptions {
   /** Open for writing (the filesystem must be writable). */
   write?: boolean;
@@ -109,6 +116,11 @@ export interface FileSystem {
   open(path: string, opts?: OpenOptions): FileHandle;
   /** Create or replace a file's contents. Parent directory must exist. */
   writeFile(path: string, data: Uint8Array): void;
+  /**
+   * Like writeFile, from a source read in blocks (never held whole in memory), as one operation:
+   * a failure leaves the old contents. Filesystems without it are written through open/writeAt.
+   */
+  writeFileFrom?(path: string, src: ByteSource): void;
   mkdir(path: string): void;
   /** Remove a file (or a named stream "path:stream"). */
   unlink(path: string): void;

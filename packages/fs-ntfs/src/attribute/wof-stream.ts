@@ -4,11 +4,9 @@ import { WOF, WofAlgorithm, WofProvider } from '../layout/reparse.js';
 import { xpressHuffmanDecompress } from '../compress/xpress-huffman.js';
 import type { AttrStream } from './data-stream.js';
 
-/** Anything positional that reads a file's bytes. */
-export interface ByteSource {
-  readonly size: number;
-  read(offset: number, dst: Uint8Array): void;
-}
+import type { ByteSource } from '@guestkit/disk';
+
+export type { ByteSource };
 
 /**
  * A file compressed by Windows Overlay Filter "system compression" (compact.exe /EXE, CompactOS):
