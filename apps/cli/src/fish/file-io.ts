@@ -65,7 +65,7 @@ export function uploadFrom(gfs: FileSystem, local: string, path: string, showPro
   try {
     const src = hostFileSource(fd, size, local, (end) => progress.update(end));
     if (gfs.writeFileFrom) {
-      // one filesystem operation: the file is replaced whole or, on failure, not at all
+      // one filesystem operation (one NTFS transaction) instead of one per block
       gfs.writeFileFrom(path, src);
       return;
     }

@@ -118,7 +118,9 @@ export interface FileSystem {
   writeFile(path: string, data: Uint8Array): void;
   /**
    * Like writeFile, from a source read in blocks (never held whole in memory), as one operation:
-   * a failure leaves the old contents. Filesystems without it are written through open/writeAt.
+   * the metadata changes once, at the end, so a failure (a source read error, no space) leaves the
+   * volume consistent, though an existing file's clusters may hold part of the new bytes.
+   * Filesystems without it are written through open/writeAt.
    */
   writeFileFrom?(path: string, src: ByteSource): void;
   mkdir(path: string): void;
