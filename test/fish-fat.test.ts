@@ -3,7 +3,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { describeWithTools, runTool, runToolStatus } from './support/tools.js';
-import { runCli } from './support/cli.js';
+import { guestkitBin, runCli } from './support/cli.js';
+import { spawnSync } from 'node:child_process';
 import { tempDir } from './support/shared.js';
 
 /** `guestkit fish` on FAT images made by mkfs.fat + mtools, checked back with mtools and fsck.fat. */
@@ -75,6 +76,19 @@ describeWithTools(['mkfs.fat', 'mcopy', 'mmd', 'mdir', 'fsck.fat'], 'guestkit fi
       }
     });
   }
+
+  it('ends quietly, with status 0, when the reader of its output closes the pipe early', () => {
+    const t = tempDir();
+    try {
+      const { img } = makeFat(t.dir, 16);
+      // big.bin (300 kB) is more than a pipe holds, so guestkit is still writing when head exits
+      const r = spawnSync('bash', ['-c', 'set -o pipefail; "$0" "$1" fish -a "$2" -m /dev/sda cat "/Sub/Deeper Dir/big.bin" | head -c 10 >/dev/null; echo "status ${PIPESTATUS[0]}"', process.execPath, guestkitBin, img], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe('status 0\n');
+    } finally {
+      t.cleanup();
+    }
+  });
 
   it('refuses writes without --rw, and reports errors with exit codes', () => {
     const t = tempDir();

@@ -6,10 +6,34 @@
 import { build } from 'esbuild';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, realpathSync, rmSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 
 const here = dirname(fileURLToPath(import.meta.url));
+
+/** lru-cache's browser ES build (package "exports" → "." → import → browser): the cache alone. */
+function lruCachePlain() {
+  const pkgDir = realpathSync(join(here, '..', '..', '..', 'packages', 'disk', 'node_modules', 'lru-cache'));
+  const entry = JSON.parse(readFileSync(join(pkgDir, 'package.json'), 'utf8')).exports['.'].import.browser.default;
+  return join(pkgDir, entry);
+}
+/**
+ * yargs' platform shim reads process.stdout.columns when it loads, which makes node build its
+ * stdout stream (loading its stream code, ~8 ms) in every run, even one that prints nothing. The
+ * value only matters for laying out help, so it becomes a getter, read when help is drawn.
+ */
+const lazyYargsColumns = {
+  name: 'lazy-yargs-columns',
+  setup(b) {
+    b.onLoad({ filter: /yargs[\\/]lib[\\/]platform-shims[\\/]esm\.mjs$/ }, (args) => {
+      const src = readFileSync(args.path, 'utf8');
+      const eager = "stdColumns: typeof process.stdout.columns !== 'undefined' ? process.stdout.columns : null";
+      if (!src.includes(eager)) throw new Error(`bundle: ${args.path} no longer reads stdColumns as expected; update lazyYargsColumns`);
+      return { contents: src.replace(eager, `get stdColumns() { return ${eager.slice('stdColumns: '.length)}; }`), loader: 'js' };
+    });
+  },
+};
+
 const dist = join(here, '..', 'dist');
 const out = join(dist, 'guestkit.cjs');
 rmSync(out + '.cache', { force: true });
@@ -22,11 +46,21 @@ await build({
   target: 'node20',
   external: ['pino'],
   inject: [join(here, 'import-meta.js')],
-  define: { 'import.meta.url': 'importMetaUrl' },
-  alias: { 'string-width': join(here, 'string-width.js') },
+  // lru-cache reads the global `performance` (node then loads perf_hooks, ~4 ms) only to time
+  // entries for TTLs, which guestkit's caches do not use; with it undefined it falls back to Date.
+  define: { 'import.meta.url': 'importMetaUrl', performance: 'undefined' },
+  alias: {
+    'string-width': join(here, 'string-width.js'),
+    assert: join(here, 'assert.js'),
+    // lru-cache's node build loads node:diagnostics_channel for metrics nobody subscribes to
+    // (~3 ms of start-up); its browser build is the same cache without them (and nothing else
+    // in it is browser-specific).
+    'lru-cache': lruCachePlain(),
+  },
   // import() becomes require(): no real dynamic import is left for vm.Script to resolve (a code
   // cache drops the callback that would resolve it).
   supported: { 'dynamic-import': false },
+  plugins: [lazyYargsColumns],
   logLevel: 'warning',
   legalComments: 'none',
   // Whitespace and comments out, names kept (stack traces under --debug stay readable), and only

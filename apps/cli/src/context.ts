@@ -9,8 +9,8 @@ export interface CliContext {
   out(text: string): void;
   /** Write raw bytes to stdout. */
   outBytes(bytes: Uint8Array): void;
-  /** True when stderr is a terminal (progress bars). */
-  stderrIsTTY: boolean;
+  /** True when stderr is a terminal (progress bars). A function: asking builds process.stderr. */
+  stderrIsTTY(): boolean;
 }
 
 export function makeContext(log: Logger, debug: boolean): CliContext {
@@ -23,6 +23,6 @@ export function makeContext(log: Logger, debug: boolean): CliContext {
     outBytes: (bytes) => {
       process.stdout.write(bytes);
     },
-    stderrIsTTY: Boolean(process.stderr.isTTY),
+    stderrIsTTY: () => Boolean(process.stderr.isTTY),
   };
 }

@@ -49,7 +49,7 @@ function buildParser(argv: string[]): Argv {
     .help()
     .alias('help', 'h')
     .version(VERSION)
-    .wrap(Math.min(110, process.stdout.columns || 100))
+    .wrap(helpWidth(argv))
     .showHelpOnFail(false)
     .fail((msg, err) => {
       if (err) throw err;
@@ -58,6 +58,15 @@ function buildParser(argv: string[]): Argv {
   for (const c of commands) y = y.command(c);
   skipHelpCache(y);
   return y;
+}
+
+/**
+ * Help is laid out for the terminal's width (at most 110 columns). Only a run that may print help
+ * asks: reading process.stdout's width builds the stream, which costs start-up time.
+ */
+function helpWidth(argv: string[]): number {
+  const mayHelp = argv.length === 0 || argv.some((a) => a === '--help' || a === '-h' || a === 'help');
+  return mayHelp ? Math.min(110, process.stdout.columns || 100) : 100;
 }
 
 /**
@@ -74,14 +83,41 @@ function skipHelpCache(y: Argv): void {
 /** A yargs parse failure (unknown option, missing argument): exit 2. */
 export class CliUsageError extends Error {}
 
-/** A reader that stops early (`guestkit … | head`) closes the pipe: finish quietly, as cat does. */
+/**
+ * A reader that stops early (`guestkit … | head`) closes the pipe: finish quietly, as cat does.
+ * node builds process.stdout and process.stderr on first use, loading its stream, net and tty code
+ * (~10 ms of start-up); a command that prints nothing (an upload) never pays for it. So the
+ * handler is attached when each stream is first built, not by touching both here.
+ */
+let stdioHooked = false;
 function quietOnClosedPipe(): void {
-  for (const s of [process.stdout, process.stderr]) {
-    s.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
-      throw e;
+  if (stdioHooked) return;
+  stdioHooked = true;
+  for (const name of ['stdout', 'stderr'] as const) {
+    const desc = Object.getOwnPropertyDescriptor(process, name);
+    const build = desc?.get;
+    if (!desc?.configurable || !build) {
+      process[name].on('error', onStdioError);
+      continue;
+    }
+    let stream: NodeJS.WriteStream | undefined;
+    Object.defineProperty(process, name, {
+      configurable: true,
+      enumerable: desc.enumerable,
+      get(): NodeJS.WriteStream {
+        if (!stream) {
+          stream = build.call(process) as NodeJS.WriteStream;
+          stream.on('error', onStdioError);
+        }
+        return stream;
+      },
     });
   }
+}
+
+function onStdioError(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+  throw e;
 }
 
 /** Run the CLI; returns the exit code (never throws). */

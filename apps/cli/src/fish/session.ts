@@ -32,7 +32,8 @@ export class FishSession {
     readonly writable: boolean,
     readonly out: (text: string) => void,
     readonly outBytes: (bytes: Uint8Array) => void,
-    readonly progress: boolean,
+    /** Progress bars on long copies: a flag, or asked when a bar is first due. */
+    readonly progress: boolean | (() => boolean),
   ) {}
 
   mount(device: string, mountpoint: string, write: boolean): void {
