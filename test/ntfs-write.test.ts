@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
-  FileDevice, MemoryDevice, ExistsError, NotFoundError, UsageError, UnsafeStateError, ReadOnlyError, NoSpaceError, GuestError,
+  FileDevice, MemoryDevice, ExistsError, NotFoundError, UsageError, UnsafeStateError, ReadOnlyError, NoSpaceError, GuestError, UnsupportedError,
 } from '@guestkit/disk';
 import { openNtfs, type NtfsFileSystem } from '@guestkit/fs-ntfs';
 import { fixturePath, readMaybeGz, tempDir, sharedDir } from './support/shared.js';
@@ -576,6 +576,101 @@ describe('NTFS write safety', () => {
     expect(fls).toMatch(/\tlinks\/moved\.txt\n/);
     expect(fls).not.toMatch(/hardlink\.txt|\tsparse\.bin|entry-00000\.dat/);
     expect((fls.match(/\tmany\/entry-/g) ?? []).length).toBe(1500);
+  }, 120_000);
+});
+
+/** Entries of $Extend/$Reparse:$R as ntfs-3g's ntfsinfo dumps them: "tag:record" (sequence dropped). */
+function reparseIndex(img: string): string[] {
+  const out = execFileSync('ntfsinfo', ['-v', '-F', '/$Extend/$Reparse', img], { maxBuffer: 1 << 26 }).toString();
+  const tags = [...out.matchAll(/Key reparse tag:\s+0x([0-9a-f]+)/g)].map((m) => m[1]!);
+  const ids = [...out.matchAll(/Key file id:\s+\d+ \(0x([0-9a-f]+)\)/g)].map((m) => Number(BigInt('0x' + m[1]!) & 0xffffffffffffn));
+  expect(ids).toHaveLength(tags.length);
+  return tags.map((t, i) => `${t}:${ids[i]}`).sort();
+}
+
+describeWithTools(['ntfsfix', 'ntfsresize', 'ntfsinfo', 'fls', 'icat', 'ntfscat'], 'NTFS writes into packed files and reparse points', () => {
+  it('rewrites WOF and LZNT1 files plain when written, and keeps $Extend/$Reparse in step', () => {
+    const img = join(tmp.dir, 'packed.img');
+    writeFileSync(img, readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
+    const before = reparseIndex(img);
+    const { fs, close } = open(img);
+    const rec = (p: string) => fs.stat(p).inode;
+    const wofX = rec('/wof-xpress.txt');
+    const wofL = rec('/wof-lzx.dll');
+    const link = rec('/symlink-abs');
+    expect(before).toEqual(expect.arrayContaining([`80000017:${wofX}`, `80000017:${wofL}`, `a000000c:${link}`]));
+    // a WOF file written in the middle: decompressed, patched, stored plain, no longer WOF
+    const wofOld = fs.readFile('/wof-xpress.txt');
+    fs.open('/wof-xpress.txt', { write: true }).writeAt(3, enc('DEF'));
+    const wofNew = Buffer.from(wofOld);
+    wofNew.write('DEF', 3);
+    expect(Buffer.from(fs.readFile('/wof-xpress.txt')).equals(wofNew)).toBe(true);
+    expect(fs.stat('/wof-xpress.txt').reparseTag).toBeUndefined();
+    expect(fs.stat('/wof-xpress.txt').streams ?? []).toEqual([]);
+    // WOF LZX cannot be read, so it cannot be patched; replacing it whole works
+    const snapshot = readFileSync(img);
+    expect(() => fs.open('/wof-lzx.dll', { write: true }).writeAt(0, enc('x'))).toThrow(UnsupportedError);
+    expect(readFileSync(img).equals(snapshot)).toBe(true);
+    fs.writeFile('/wof-lzx.dll', enc('MZ replaced'));
+    // LZNT1-compressed files: patched in the middle, cut, and grown
+    const text = Buffer.from(fs.readFile('/compressed/text.txt'));
+    const patch = enc('<<patched across a compression unit boundary>>');
+    const at = Math.min(text.length - 10, 4096 * 4 - 20);
+    fs.open('/compressed/text.txt', { write: true }).writeAt(at, patch);
+    const textNew = Buffer.concat([text.subarray(0, at), Buffer.from(patch), text.subarray(Math.min(text.length, at + patch.length))]);
+    const mixed = Buffer.from(fs.readFile('/compressed/mixed.bin'));
+    fs.open('/compressed/mixed.bin', { write: true }).truncate(Math.floor(mixed.length / 3));
+    const small = Buffer.from(fs.readFile('/compressed/small.txt'));
+    fs.open('/compressed/small.txt', { write: true }).truncate(small.length + 70_000);
+    expect(fs.stat('/compressed/text.txt').flags?.compressed).toBe(false);
+    const textRec = rec('/compressed/text.txt');
+    // a reparse point deleted: its $R entry goes with it
+    fs.unlink('/symlink-abs');
+    close();
+    expect(spawnSync('ntfsfix', ['-n', img]).status).toBe(0);
+    expect(spawnSync('ntfsresize', ['-i', '-f', img]).status).toBe(0);
+    const cat = (p: string) => execFileSync('ntfscat', [img, p], { maxBuffer: 1 << 26 });
+    const icat = (n: number) => execFileSync('icat', [img, String(n)], { maxBuffer: 1 << 26 });
+    expect(cat('wof-xpress.txt').equals(wofNew)).toBe(true);
+    expect(icat(wofX).equals(wofNew)).toBe(true);
+    expect(cat('wof-lzx.dll').toString()).toBe('MZ replaced');
+    expect(cat('compressed/text.txt').equals(textNew)).toBe(true);
+    expect(icat(textRec).equals(textNew)).toBe(true);
+    expect(cat('compressed/mixed.bin').equals(mixed.subarray(0, Math.floor(mixed.length / 3)))).toBe(true);
+    expect(cat('compressed/small.txt').equals(Buffer.concat([small, Buffer.alloc(70_000)]))).toBe(true);
+    // no WOF or symlink attributes left on the rewritten and deleted files
+    const info = execFileSync('ntfsinfo', ['-F', '/wof-xpress.txt', img]).toString();
+    expect(info).not.toMatch(/REPARSE_POINT|WofCompressedData/);
+    expect(reparseIndex(img)).toEqual(before.filter((e) => ![`80000017:${wofX}`, `80000017:${wofL}`, `a000000c:${link}`].includes(e)));
+    expect(execFileSync('fls', ['-r', '-p', img]).toString()).not.toMatch(/symlink-abs/);
+  }, 120_000);
+
+  it('deletes 267 of 400 reparse points made by ntfs-3g: $R shrinks through its index blocks', () => {
+    const img = join(tmp.dir, 'reparse.img');
+    writeFileSync(img, readMaybeGz(fixturePath('ntfs', 'reparse.img.gz')));
+    const before = reparseIndex(img);
+    expect(before).toHaveLength(400);
+    const { fs, close } = open(img);
+    const names = fs.readdir('/points').map((e) => e.name).sort();
+    const gone = new Set<string>();
+    // $R is in (tag, record) order: junctions (0xA0000003) first, then symlinks. Deleting every
+    // junction empties whole leaves of $R (the tree is rebuilt, twice here); every third symlink
+    // does not (entries go one by one, with predecessor replacement).
+    names.forEach((name, i) => {
+      if (!name.startsWith('junction') && i % 3 !== 0) return;
+      const p = `/points/${name}`;
+      gone.add(`${fs.stat(p).reparseTag!.toString(16)}:${fs.stat(p).inode}`);
+      if (name.startsWith('junction')) fs.rmdir(p);
+      else fs.unlink(p);
+    });
+    expect(gone.size).toBe(267);
+    const left = fs.readdir('/points').map((e) => e.name).sort();
+    close();
+    expect(spawnSync('ntfsfix', ['-n', img]).status).toBe(0);
+    expect(spawnSync('ntfsresize', ['-i', '-f', img]).status).toBe(0);
+    expect(reparseIndex(img)).toEqual(before.filter((e) => !gone.has(e)));
+    const fls = execFileSync('fls', ['-p', '-r', img]).toString().split('\n').filter((l) => l.includes('points/')).map((l) => l.split('points/')[1]!).sort();
+    expect(fls).toEqual(left);
   }, 120_000);
 });
 

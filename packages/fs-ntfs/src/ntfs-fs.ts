@@ -1,5 +1,5 @@
 import {
-  ByteWriter, ExistsError, FormatError, LimitError, NotFoundError, ReadOnlyError, UnsafeStateError, UnsupportedError, UsageError, CommonCode,
+  ByteView, ByteWriter, ExistsError, FormatError, LimitError, NotFoundError, ReadOnlyError, UnsafeStateError, UnsupportedError, UsageError, CommonCode,
   filetimeToDate, nullLogger, type Logger,
 } from '@guestkit/disk/binary';
 import { splitPath, type BlockDevice, type DirEntry, type FileHandle, type FileSystem, type FileType, type OpenOptions, type Stat, type StatFs } from '@guestkit/disk';
@@ -519,6 +519,7 @@ export class NtfsFileSystem implements FileSystem {
    */
   private setData(w: NtfsWriter, n: number, stream: string, input: Uint8Array | ByteSource): void {
     const length = input instanceof Uint8Array ? input.length : input.size;
+    const wof = stream === '' && this.reparseTagOf(w, n) === ReparseTag.Wof;
     const small = (): Uint8Array => {
       if (input instanceof Uint8Array) return input;
       const b = new Uint8Array(length);
@@ -550,6 +551,9 @@ export class NtfsFileSystem implements FileSystem {
       }
       w.place(n, AttrType.Data, stream, { nr: { runs, allocatedSize: need * cs, dataSize: length, initializedSize: length, flags: 0, compressionUnit: 0 } });
     }
+    if (wof) this.dropWof(w, n);
+    // the main stream is stored plain now: no compressed, sparse or WOF marks left in the names
+    if (stream === '' && !w.isNew(n)) this.clearNameAttrs(w, n, FileAttr.Compressed | FileAttr.Sparse | (wof ? FileAttr.ReparsePoint : 0), wof);
     this.afterDataChange(w, n, stream === '' ? length : undefined);
   }
 
@@ -720,6 +724,9 @@ export class NtfsFileSystem implements FileSystem {
     }
     w.touch(parent, { m: true, c: true });
     if (last) {
+      // a reparse point (symlink, junction, WOF file, ...) leaves the volume's list of them
+      const tag = this.reparseTagOf(w, n);
+      if (tag !== undefined) w.reparseIndexRemove(tag, makeRef(n, r.sequence));
       w.freeAllOf(n);
       w.freeRecord(n);
       return target.k;
@@ -788,6 +795,11 @@ export class NtfsFileSystem implements FileSystem {
     if (!Number.isSafeInteger(offset) || offset < 0) throw new UsageError(NtfsCode.Usage, `bad offset ${offset}`, { offset });
     const old = this.dataState(w, n, stream);
     if (!old) throw new NotFoundError(NtfsCode.NotFound, `record ${n}: stream "${stream}" is gone`, { record: n });
+    if (this.storedPacked(w, n, stream, old)) {
+      const size = old.resident?.length ?? old.nr!.dataSize;
+      this.rewriteWhole(w, n, stream, Math.max(size, offset + src.length), { offset, bytes: src });
+      return;
+    }
     if (old.resident) {
       const len = Math.max(old.resident.length, offset + src.length);
       const next = new Uint8Array(len);
@@ -797,9 +809,6 @@ export class NtfsFileSystem implements FileSystem {
       return;
     }
     const nr = old.nr!;
-    if (nr.flags & (AttrFlags.CompressionMask | AttrFlags.Encrypted)) {
-      throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: writing inside a compressed or encrypted stream is not supported (rewrite it whole with writeFile)`, { record: n });
-    }
     const cs = this.vol.clusterSize;
     const newSize = Math.max(nr.dataSize, offset + src.length);
     let runs = this.realizeSparse(w, nr.runs);
@@ -829,6 +838,79 @@ export class NtfsFileSystem implements FileSystem {
     return out;
   }
 
+  /**
+   * Whether a stream's bytes are stored packed: LZNT1-compressed, or the main stream of a WOF
+   * (CompactOS) file, whose $DATA is only a sparse placeholder. Such a stream cannot be patched in
+   * place; it is rewritten whole, plain (see rewriteWhole). Encrypted streams are refused.
+   */
+  private storedPacked(w: NtfsWriter, n: number, stream: string, old: { resident?: Uint8Array; nr?: NrState }): boolean {
+    if (old.nr && old.nr.flags & AttrFlags.Encrypted) {
+      throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: writing an encrypted (EFS) stream is not supported`, { record: n });
+    }
+    if (old.nr && old.nr.flags & AttrFlags.CompressionMask) return true;
+    return stream === '' && this.reparseTagOf(w, n) === ReparseTag.Wof;
+  }
+
+  /**
+   * Rewrite a packed stream whole and plain, as Windows does when a WOF file is written: its
+   * current bytes (decompressed on the fly from the old clusters, which stay allocated until the
+   * commit), cut or zero-extended to `size`, with `patch` laid over them.
+   */
+  private rewriteWhole(w: NtfsWriter, n: number, stream: string, size: number, patch?: { offset: number; bytes: Uint8Array }): void {
+    const old = this.dataSource(this.vol.view(n), stream, `record ${n}`);
+    this.setData(w, n, stream, {
+      size,
+      read(offset: number, dst: Uint8Array): void {
+        const have = Math.max(0, Math.min(dst.length, old.size - offset));
+        if (have > 0) old.read(offset, dst.subarray(0, have));
+        dst.fill(0, have);
+        if (!patch) return;
+        const from = Math.max(offset, patch.offset);
+        const to = Math.min(offset + dst.length, patch.offset + patch.bytes.length);
+        if (from < to) dst.set(patch.bytes.subarray(from - patch.offset, to - patch.offset), from - offset);
+      },
+    });
+  }
+
+  /** The reparse tag of a file already on disk (undefined without a $REPARSE_POINT). */
+  private reparseTagOf(w: NtfsWriter, n: number): number | undefined {
+    if (w.isNew(n)) return undefined;
+    const view = this.vol.view(n);
+    if (!view.attrs.some((a) => a.type === AttrType.ReparsePoint)) return undefined;
+    const data = this.vol.readAll(view, AttrType.ReparsePoint, '', 65536);
+    return data && data.length >= 4 ? new ByteView(data).u32(0) : undefined;
+  }
+
+  /**
+   * A WOF file whose main stream was just written plain stops being one, as on Windows: its
+   * $REPARSE_POINT, its WofCompressedData stream and its $Extend/$Reparse entry go, and the
+   * reparse-point attribute leaves $STANDARD_INFORMATION.
+   */
+  private dropWof(w: NtfsWriter, n: number): void {
+    w.reparseIndexRemove(ReparseTag.Wof, makeRef(n, w.rec(n).sequence));
+    w.dropAttribute(n, AttrType.ReparsePoint, '');
+    w.dropAttribute(n, AttrType.Data, WOF_STREAM);
+    w.touch(n, { c: true }, (a) => a & ~FileAttr.ReparsePoint);
+  }
+
+  /**
+   * Clear attribute bits (and with `reparse` the reparse tag) in a file's $FILE_NAME values, whose
+   * copies in the directory entries are refreshed from them (afterDataChange).
+   */
+  private clearNameAttrs(w: NtfsWriter, n: number, bits: number, reparse: boolean): void {
+    for (const recN of w.recordsOf(n)) {
+      const rec = w.rec(recN);
+      for (const b of rec.findAll(AttrType.FileName)) {
+        const val = blobValue(b).slice();
+        const was = new ByteView(val).u32(FILE_NAME.fileAttributes);
+        if ((was & bits) === 0 && !reparse) continue;
+        const bw = new ByteWriter(val).u32(FILE_NAME.fileAttributes, was & ~bits);
+        if (reparse) bw.u32(FILE_NAME.reparseTag, 0);
+        rec.replace(b, residentAttr(AttrType.FileName, '', val, { indexed: true }));
+      }
+    }
+  }
+
   private zero(w: NtfsWriter, runs: Run[], from: number, to: number): void {
     const chunk = new Uint8Array(Math.min(1 << 20, Math.max(0, to - from)));
     for (let o = from; o < to; o += chunk.length) w.writeRuns(runs, o, chunk.subarray(0, Math.min(chunk.length, to - o)));
@@ -838,6 +920,10 @@ export class NtfsFileSystem implements FileSystem {
     if (!Number.isSafeInteger(size) || size < 0) throw new UsageError(NtfsCode.Usage, `bad size ${size}`, { size });
     const old = this.dataState(w, n, stream);
     if (!old) throw new NotFoundError(NtfsCode.NotFound, `record ${n}: stream "${stream}" is gone`, { record: n });
+    if (this.storedPacked(w, n, stream, old)) {
+      this.rewriteWhole(w, n, stream, size);
+      return;
+    }
     const fits = this.residentFits(w, n, stream, size);
     if (old.resident && !fits) {
       // Growing out of the MFT record: move the resident bytes into clusters and leave the new tail
@@ -863,9 +949,6 @@ export class NtfsFileSystem implements FileSystem {
       return;
     }
     const nr = old.nr!;
-    if (nr.flags & (AttrFlags.CompressionMask | AttrFlags.Encrypted)) {
-      throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: truncating a compressed or encrypted stream is not supported`, { record: n });
-    }
     const cs = this.vol.clusterSize;
     let runs = this.realizeSparse(w, nr.runs);
     runs = this.resizeRuns(w, runs, Math.ceil(size / cs));

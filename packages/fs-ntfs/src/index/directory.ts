@@ -128,10 +128,15 @@ export class DirectoryIndex {
    * @throws LoopError, LimitError, FormatError
    */
   list(): FoundEntry[] {
+    const where = `record ${this.view.base.recordNumber} index entry`;
+    return this.rawEntries().map((entry) => ({ entry, key: decodeFileName(entry.key, where) }));
+  }
+
+  /** Every entry in collation order, keys undecoded (any index: $I30 or a view index such as $R). */
+  rawEntries(): IndexEntry[] {
     const visited = new Set<number>();
-    const out: FoundEntry[] = [];
+    const out: IndexEntry[] = [];
     const rn = this.view.base.recordNumber;
-    const where = `record ${rn} index entry`;
     const walk = (node: IndexNode, depth: number): void => {
       if (depth > NtfsLimits.maxIndexDepth) {
         throw new LimitError(NtfsCode.Limit, `record ${rn}: index deeper than ${NtfsLimits.maxIndexDepth}`, { record: rn });
@@ -144,7 +149,7 @@ export class DirectoryIndex {
         }
         if (e.flags & IndexEntryFlags.End) break;
         if (out.length >= NtfsLimits.maxDirEntries) throw new LimitError(NtfsCode.Limit, `record ${rn}: more than ${NtfsLimits.maxDirEntries} entries`, { record: rn });
-        out.push({ entry: e, key: decodeFileName(e.key, where) });
+        out.push(e);
       }
     };
     walk(this.root, 0);

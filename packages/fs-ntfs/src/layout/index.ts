@@ -46,3 +46,12 @@ export const INDEX_ENTRY = {
 export const IndexEntryFlags = { Node: 1, End: 2 } as const;
 export const IndexHeaderFlags = { LargeIndex: 1 } as const;
 export const COLLATION_FILE_NAME = 1;
+/** View indexes keyed by little-endian u32 sequences ($Extend/$Reparse:$R, $ObjId:$O): compared u32 by u32. */
+export const COLLATION_NTOFS_ULONGS = 0x13;
+
+/** $Extend/$Reparse:$R key: the reparse tag, then the file's MFT reference (entries carry no data). */
+export const REPARSE_INDEX_KEY = {
+  tag: 0x00, // u32
+  fileRef: 0x04, // u64
+  SIZE: 0x0c,
+} as const;

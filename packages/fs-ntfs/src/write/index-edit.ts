@@ -1,14 +1,18 @@
 import { ByteWriter, ExistsError, FormatError, LoopError, hex } from '@guestkit/disk/binary';
 import { NtfsCode, NtfsLimits } from '../errors.js';
 import { INDEX_BLOCK, INDEX_ENTRY, INDEX_HEADER, INDEX_ROOT, IndexEntryFlags, IndexHeaderFlags, COLLATION_FILE_NAME } from '../layout/index.js';
-import { AttrType, splitRef } from '../layout/mft-record.js';
+import { AttrType } from '../layout/mft-record.js';
 import { compareKey, DirectoryIndex } from '../index/directory.js';
 import { parseIndexEntries } from '../index/index-node.js';
 import type { UpCase } from '../index/upcase.js';
 
 const align8 = (n: number) => (n + 7) & ~7;
 
-/** An index entry being edited. `key` is the $FILE_NAME value; END entries have no key. */
+/**
+ * An index entry being edited. `key` is the $FILE_NAME value in $I30, the raw key in a view index;
+ * END entries have no key. `ref` is the entry header's first 8 bytes: the file reference in $I30,
+ * data offset/length in a view index (whose entries here carry no data).
+ */
 export interface EditEntry {
   ref: bigint;
   key: Uint8Array;
@@ -66,12 +70,22 @@ export function encodeBlock(node: EditNode, blockSize: number, usn: number): Uin
   return w.bytes;
 }
 
-/** Encode an $INDEX_ROOT value for $I30. */
-export function encodeRoot(node: EditNode, blockSize: number, clusterSize: number): Uint8Array {
+/** What an $INDEX_ROOT says about its index besides the entries. */
+export interface RootFormat {
+  /** Indexed attribute type: $FILE_NAME (0x30) for $I30, 0 for a view index. */
+  attrType: number;
+  collationRule: number;
+}
+
+/** $I30's root format. */
+export const I30_ROOT: RootFormat = { attrType: AttrType.FileName, collationRule: COLLATION_FILE_NAME };
+
+/** Encode an $INDEX_ROOT value ($I30 unless another format is given). */
+export function encodeRoot(node: EditNode, blockSize: number, clusterSize: number, format: RootFormat = I30_ROOT): Uint8Array {
   const size = INDEX_ROOT.SIZE + entriesSize(node.entries);
   const w = ByteWriter.alloc(size);
   const perBlock = blockSize >= clusterSize ? blockSize / clusterSize : blockSize / 512;
-  w.u32(INDEX_ROOT.attrType, AttrType.FileName).u32(INDEX_ROOT.collationRule, COLLATION_FILE_NAME).u32(INDEX_ROOT.indexBlockSize, blockSize)
+  w.u32(INDEX_ROOT.attrType, format.attrType).u32(INDEX_ROOT.collationRule, format.collationRule).u32(INDEX_ROOT.indexBlockSize, blockSize)
     .u8(INDEX_ROOT.clustersPerIndexBlock, perBlock);
   const h = INDEX_ROOT.header;
   encodeEntries(w, INDEX_ROOT.SIZE, node.entries);
@@ -108,14 +122,57 @@ export interface IndexStore {
 }
 
 /**
- * $I30 B-tree edits: insert with node splits and root push-down, removal with predecessor
- * replacement, all in $UpCase collation order. The editor keeps the nodes it touched; the caller
- * encodes and writes the dirty ones.
+ * How an index orders its keys. `seek(k)` gives a comparator of entry keys against the sought
+ * key `k` (negative: `k` sorts before the entry's key); `keyOf` is the sought key an entry key
+ * stands for (to insert it); `show` names a key in messages.
  */
-export class IndexEditor {
+export interface IndexCollation<K> {
+  seek(k: K): (entryKey: Uint8Array) => number;
+  keyOf(entryKey: Uint8Array): K;
+  show(k: K): string;
+}
+
+/** $I30: $FILE_NAME keys sought by name, in $UpCase order (upper-cased code units, then length). */
+export function fileNameCollation(upcase: UpCase): IndexCollation<string> {
+  return {
+    seek(name: string) {
+      const t = upcase.table;
+      const want = new Uint16Array(name.length);
+      for (let i = 0; i < name.length; i++) want[i] = t[name.charCodeAt(i)]!;
+      return (key) => compareKey(want, key, t);
+    },
+    keyOf: (key) => Buffer.from(key.buffer, key.byteOffset + 0x42, key[0x40]! * 2).toString('utf16le'),
+    show: (name) => `"${name}"`,
+  };
+}
+
+/** COLLATION_NTOFS_ULONGS: raw keys compared as sequences of little-endian u32, then by length. */
+export const ulongsCollation: IndexCollation<Uint8Array> = {
+  seek(k: Uint8Array) {
+    return (key) => {
+      const n = Math.min(k.length, key.length) >> 2;
+      for (let i = 0; i < n; i++) {
+        const o = i * 4;
+        const x = (k[o]! | (k[o + 1]! << 8) | (k[o + 2]! << 16)) + k[o + 3]! * 16777216;
+        const y = (key[o]! | (key[o + 1]! << 8) | (key[o + 2]! << 16)) + key[o + 3]! * 16777216;
+        if (x !== y) return x < y ? -1 : 1;
+      }
+      return k.length === key.length ? 0 : k.length < key.length ? -1 : 1;
+    };
+  },
+  keyOf: (key) => key,
+  show: (k) => Buffer.from(k).toString('hex'),
+};
+
+/**
+ * B-tree edits of one index: insert with node splits and root push-down, removal with predecessor
+ * replacement, in the order of the index's collation. The editor keeps the nodes it touched; the
+ * caller encodes and writes the dirty ones.
+ */
+export class IndexEditor<K = string> {
   readonly nodes = new Map<number, EditNode>();
 
-  constructor(readonly root: EditNode, readonly store: IndexStore, readonly upcase: UpCase, readonly where: string) {}
+  constructor(readonly root: EditNode, readonly store: IndexStore, readonly collation: IndexCollation<K>, readonly where: string) {}
 
   node(vcn: number): EditNode {
     if (vcn < 0) return this.root;
@@ -127,20 +184,9 @@ export class IndexEditor {
     return n;
   }
 
-  private want(name: string): Uint16Array {
-    const t = this.upcase.table;
-    const w = new Uint16Array(name.length);
-    for (let i = 0; i < name.length; i++) w[i] = t[name.charCodeAt(i)]!;
-    return w;
-  }
-
-  private keyName(key: Uint8Array): string {
-    return Buffer.from(key.buffer, key.byteOffset + 0x42, key[0x40]! * 2).toString('utf16le');
-  }
-
-  /** Path from the root to the node where `name` is or would be inserted, with positions. */
-  private search(name: string): { path: { node: EditNode; i: number }[]; found: boolean } {
-    const want = this.want(name);
+  /** Path from the root to the node where `k` is or would be inserted, with positions. */
+  private search(k: K): { path: { node: EditNode; i: number }[]; found: boolean } {
+    const cmp = this.collation.seek(k);
     const path: { node: EditNode; i: number }[] = [];
     const seen = new Set<number>();
     let node = this.root;
@@ -150,7 +196,7 @@ export class IndexEditor {
       for (; i < node.entries.length; i++) {
         const e = node.entries[i]!;
         if (e.end) break;
-        const c = compareKey(want, e.key, this.upcase.table);
+        const c = cmp(e.key);
         if (c === 0) {
           found = true;
           break;
@@ -168,37 +214,37 @@ export class IndexEditor {
     throw new FormatError(NtfsCode.BadIndex, `${this.where}: index deeper than ${NtfsLimits.maxIndexDepth}`, {});
   }
 
-  /** Insert a $FILE_NAME key for `ref`. @throws ExistsError when the name is there already */
+  /** Insert `key` with header bytes `ref`. @throws ExistsError when the key is there already */
   insert(key: Uint8Array, ref: bigint): void {
-    const name = this.keyName(key);
-    const { path, found } = this.search(name);
-    if (found) throw new ExistsError(NtfsCode.Exists, `${this.where}: "${name}" exists`, { name });
+    const k = this.collation.keyOf(key);
+    const { path, found } = this.search(k);
+    if (found) throw new ExistsError(NtfsCode.Exists, `${this.where}: ${this.collation.show(k)} exists`, { key: this.collation.show(k) });
     const leaf = path[path.length - 1]!;
     leaf.node.entries.splice(leaf.i, 0, { ref, key: key.slice(), end: false, sub: -1 });
     leaf.node.dirty = true;
     this.fix(path.map((p) => p.node));
   }
 
-  /** Replace the key of the entry named `name` for `record` in place (same name, new duplicated info). */
-  update(name: string, record: number, key: Uint8Array): boolean {
-    const { path, found } = this.search(name);
+  /** Replace the key of the entry sought by `k` in place, when `accept(ref)` (same key, new duplicated info). */
+  update(k: K, accept: (ref: bigint) => boolean, key: Uint8Array): boolean {
+    const { path, found } = this.search(k);
     if (!found) return false;
     const p = path[path.length - 1]!;
     const e = p.node.entries[p.i]!;
-    if (splitRef(e.ref).record !== record) return false;
+    if (!accept(e.ref)) return false;
     e.key = key.slice();
     p.node.dirty = true;
     this.fix(path.map((x) => x.node));
     return true;
   }
 
-  /** Remove the entry `name` (for `record`). Returns false when absent. */
-  remove(name: string, record: number): boolean {
-    const { path, found } = this.search(name);
+  /** Remove the entry sought by `k`, when `accept(ref)`. Returns false when absent. */
+  remove(k: K, accept: (ref: bigint) => boolean): boolean {
+    const { path, found } = this.search(k);
     if (!found) return false;
     const at = path[path.length - 1]!;
     const e = at.node.entries[at.i]!;
-    if (splitRef(e.ref).record !== record) return false;
+    if (!accept(e.ref)) return false;
     if (e.sub < 0) {
       at.node.entries.splice(at.i, 1);
       at.node.dirty = true;

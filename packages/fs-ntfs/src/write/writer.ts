@@ -5,7 +5,7 @@ import { NtfsCode } from '../errors.js';
 import {
   ATTR, ATTR_LIST, AttrFlags, AttrType, FILE_NAME, FileAttr, Namespace, RecordFlags, STD_INFO, SystemFile, makeRef, splitRef,
 } from '../layout/mft-record.js';
-import { INDEX_ROOT } from '../layout/index.js';
+import { INDEX_ROOT, REPARSE_INDEX_KEY } from '../layout/index.js';
 import { MftRecord } from '../record/mft-record.js';
 import { protectForWrite } from '../record/fixup.js';
 import { decodeRunlist, type Run } from '../runlist/runlist.js';
@@ -13,7 +13,16 @@ import { DirectoryIndex, I30 } from '../index/directory.js';
 import type { NtfsVolume } from '../volume.js';
 import { AllocBitmap } from './bitmap.js';
 import { RecordEditor, nonResidentAttr, nonResidentSize, residentAttr, type AttrBlob } from './record-edit.js';
-import { IndexEditor, blockLayout, encodeBlock, encodeRoot, toEdit, type EditNode, type IndexStore } from './index-edit.js';
+import { IndexEditor, blockLayout, encodeBlock, encodeRoot, fileNameCollation, toEdit, ulongsCollation, type EditNode, type IndexCollation, type IndexStore, type RootFormat } from './index-edit.js';
+
+/** An index entry as the rebuild sees it: the header's first 8 bytes and the key. */
+interface RawIndexEntry {
+  ref: bigint;
+  key: Uint8Array;
+}
+
+/** The $R index of $Extend/$Reparse. */
+const REPARSE_INDEX = '$R';
 
 const FIRST_FREE_RECORD = 24; // records 16..23 are reserved for $MFT's own extension records
 const MFT_GROW_RECORDS = 64;
@@ -313,21 +322,31 @@ export class NtfsWriter {
   // ---- indexes ------------------------------------------------------------------------------
 
   /** An index editor for a directory's $I30, staging its blocks in this transaction. */
-  index(dirN: number): { ed: IndexEditor; finish: () => void } {
+  index(dirN: number): { ed: IndexEditor<string>; finish: () => void } {
+    return this.indexOf(dirN, I30, fileNameCollation(this.vol.upcase));
+  }
+
+  /**
+   * An index editor for the index `name` of record `dirN` ($I30 of a directory, or a view index
+   * such as $Extend/$Reparse:$R), staging its blocks in this transaction.
+   */
+  private indexOf<K>(dirN: number, name: string, collation: IndexCollation<K>): { ed: IndexEditor<K>; finish: () => void } {
     const vol = this.vol;
     const dirRec = this.rec(dirN);
     // $INDEX_ROOT is in the base record, except where ntfs-3g moved it to an extension record
-    const rootRecN = this.recordsOf(dirN).find((x) => this.rec(x).find(AttrType.IndexRoot, I30) !== undefined);
-    if (rootRecN === undefined) throw new FormatError(NtfsCode.BadIndex, `record ${dirN} has no $INDEX_ROOT`, { record: dirN });
+    const rootRecN = this.recordsOf(dirN).find((x) => this.rec(x).find(AttrType.IndexRoot, name) !== undefined);
+    if (rootRecN === undefined) throw new FormatError(NtfsCode.BadIndex, `record ${dirN} has no $INDEX_ROOT ${name}`, { record: dirN });
     const rootRec = this.rec(rootRecN);
-    const rootBlob = rootRec.find(AttrType.IndexRoot, I30)!;
+    const rootBlob = rootRec.find(AttrType.IndexRoot, name)!;
     const rootVal = blobValue(rootBlob);
-    const blockSize = new ByteView(rootVal).u32(INDEX_ROOT.indexBlockSize);
+    const rootView = new ByteView(rootVal);
+    const blockSize = rootView.u32(INDEX_ROOT.indexBlockSize);
+    const format: RootFormat = { attrType: rootView.u32(INDEX_ROOT.attrType), collationRule: rootView.u32(INDEX_ROOT.collationRule) };
     const vcnUnit = blockSize >= this.cs ? this.cs : 512;
     const root = toEdit(rootVal.slice(), INDEX_ROOT.header, `record ${dirN} $INDEX_ROOT`, -1);
     const self = this;
     let dirIdxCache: DirectoryIndex | undefined;
-    const dirIdx = () => (dirIdxCache ??= new DirectoryIndex(vol, vol.view(dirN)));
+    const dirIdx = () => (dirIdxCache ??= new DirectoryIndex(vol, vol.view(dirN), name));
     let alloc: { runs: Run[]; size: number; allocated: number } | undefined;
     let bitmap: Uint8Array | undefined;
     /** The $BITMAP:$I30 clusters when that attribute is non-resident (it is rewritten in place). */
@@ -342,27 +361,27 @@ export class NtfsWriter {
         bitmapNr = kept.bitmapNr;
         return;
       }
-      const a = dirRec.find(AttrType.IndexAllocation, I30);
-      const b = dirRec.find(AttrType.Bitmap, I30);
+      const a = dirRec.find(AttrType.IndexAllocation, name);
+      const b = dirRec.find(AttrType.Bitmap, name);
       if (a && b && isWholeExtent(a, this.cs) && (blobIsResident(b) || isWholeExtent(b, this.cs))) {
         const st = blobNr(a, vol.clusterCount);
         alloc = { runs: st.runs, size: st.dataSize, allocated: st.allocatedSize };
-        bitmap = blobIsResident(b) ? blobValue(b).slice() : vol.readAll(vol.view(dirN), AttrType.Bitmap, I30)!;
+        bitmap = blobIsResident(b) ? blobValue(b).slice() : vol.readAll(vol.view(dirN), AttrType.Bitmap, name)!;
         if (!blobIsResident(b)) bitmapNr = blobNr(b, vol.clusterCount);
       } else if (a || b || (!this.isNew(dirN) && vol.view(dirN).attrList)) {
         // Some extent of the index lives in an extension record (a large or fragmented directory):
         // take the whole attributes from the volume, through the attribute list.
         const view = vol.view(dirN);
-        const ia = vol.streamInfo(view, AttrType.IndexAllocation, I30);
-        const bm = vol.streamInfo(view, AttrType.Bitmap, I30);
+        const ia = vol.streamInfo(view, AttrType.IndexAllocation, name);
+        const bm = vol.streamInfo(view, AttrType.Bitmap, name);
         if (!ia && !bm) {
           alloc = { runs: [], size: 0, allocated: 0 };
           bitmap = new Uint8Array(8);
         } else if (!ia || !bm || ia.resident) {
-          throw new FormatError(NtfsCode.BadIndex, `directory record ${dirN}: $INDEX_ALLOCATION and $BITMAP of $I30 do not come as a pair`, { record: dirN });
+          throw new FormatError(NtfsCode.BadIndex, `record ${dirN}: $INDEX_ALLOCATION and $BITMAP of ${name} do not come as a pair`, { record: dirN });
         } else {
           alloc = { runs: ia.runs.slice(), size: ia.dataSize, allocated: ia.allocatedSize };
-          bitmap = vol.readAll(view, AttrType.Bitmap, I30)!;
+          bitmap = vol.readAll(view, AttrType.Bitmap, name)!;
           if (!bm.resident) bitmapNr = { runs: bm.runs, allocatedSize: bm.allocatedSize, dataSize: bm.dataSize, initializedSize: bm.initializedSize, flags: 0, compressionUnit: 0 };
         }
       } else {
@@ -418,7 +437,7 @@ export class NtfsWriter {
       },
     };
     const freed = new Set<number>();
-    const ed = new IndexEditor(root, store, vol.upcase, `directory record ${dirN}`);
+    const ed = new IndexEditor(root, store, collation, `record ${dirN} index ${name}`);
     const finish = () => {
       // A freed block is written back empty: sleuthkit reads every block of the allocation
       // whatever $BITMAP says, and would list the stale names still in it.
@@ -442,22 +461,22 @@ export class NtfsWriter {
       }
       // The root first: it may have shrunk (entries pushed down into blocks), making room below.
       if (root.dirty || (alloc && alloc.runs.length)) {
-        rootRec.replace(rootRec.find(AttrType.IndexRoot, I30)!, residentAttr(AttrType.IndexRoot, I30, encodeRoot(root, blockSize, this.cs)));
+        rootRec.replace(rootRec.find(AttrType.IndexRoot, name)!, residentAttr(AttrType.IndexRoot, name, encodeRoot(root, blockSize, this.cs, format)));
       }
       if (alloc && alloc.runs.length) {
         // like ntfs-3g: the whole allocation is initialized data; $BITMAP says which blocks are used.
         // place() keeps it in the base record when it fits, else moves its runlist to extension
         // records under an $ATTRIBUTE_LIST (a big directory on a fragmented volume).
         const a = alloc.allocated;
-        this.place(dirN, AttrType.IndexAllocation, I30, { nr: { runs: alloc.runs, allocatedSize: a, dataSize: a, initializedSize: a, flags: 0, compressionUnit: 0 } });
+        this.place(dirN, AttrType.IndexAllocation, name, { nr: { runs: alloc.runs, allocatedSize: a, dataSize: a, initializedSize: a, flags: 0, compressionUnit: 0 } });
         if (bitmapNr) {
           if (bitmap!.length > bitmapNr.allocatedSize) throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: index bitmap outgrew its clusters`, {});
           const runs = bitmapNr.runs;
           const bytes = bitmap!.slice();
           this.stagedData.set(`${dirN}/bitmap`, () => this.writeRuns(runs, 0, bytes));
-          this.place(dirN, AttrType.Bitmap, I30, { nr: { ...bitmapNr, dataSize: bitmap!.length, initializedSize: bitmap!.length } });
+          this.place(dirN, AttrType.Bitmap, name, { nr: { ...bitmapNr, dataSize: bitmap!.length, initializedSize: bitmap!.length } });
         } else {
-          this.place(dirN, AttrType.Bitmap, I30, { resident: bitmap! });
+          this.place(dirN, AttrType.Bitmap, name, { resident: bitmap! });
         }
       }
       if (!dirRec.fits() || !rootRec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `directory record ${dirN}: its index attributes no longer fit the record`, { record: dirN });
@@ -482,24 +501,35 @@ export class NtfsWriter {
 
   /** Remove a name from a directory index (rebuilding the tree when a leaf empties). */
   indexRemove(dirN: number, name: string, record: number): void {
-    const { ed, finish } = this.index(dirN);
+    const collation = fileNameCollation(this.vol.upcase);
+    const ofRecord = (ref: bigint) => splitRef(ref).record === record;
+    const removed = this.removeIndexEntry(dirN, I30, collation, name, ofRecord, (e) => ofRecord(e.ref) && collation.keyOf(e.key) === name);
+    if (!removed) throw new FormatError(NtfsCode.BadIndex, `directory ${dirN} has no entry "${name}" for record ${record}`, { record: dirN });
+  }
+
+  /**
+   * Remove the entry sought by `k` (and accepted by `accept`) from index `name` of record `n`,
+   * rebuilding the tree without the entries `gone` picks when a leaf empties. False when absent.
+   */
+  private removeIndexEntry<K>(n: number, name: string, collation: IndexCollation<K>, k: K, accept: (ref: bigint) => boolean, gone: (e: RawIndexEntry) => boolean): boolean {
+    const { ed, finish } = this.indexOf(n, name, collation);
     let ok = false;
     try {
-      ok = ed.remove(name, record);
+      ok = ed.remove(k, accept);
     } catch (e) {
       if (!(e instanceof FormatError)) throw e;
       ed.needsRebuild = true;
       ok = true;
     }
-    if (ok && ed.needsRebuild) this.rebuildIndex(dirN, ed, (k) => !(k.record === record && k.name === name));
-    if (!ok) throw new FormatError(NtfsCode.BadIndex, `directory ${dirN} has no entry "${name}" for record ${record}`, { record: dirN });
+    if (!ok) return false;
+    if (ed.needsRebuild) this.rebuildIndex(n, name, ed, gone);
     finish();
+    return true;
   }
 
-  private rebuildIndex(dirN: number, ed: IndexEditor, keep: (k: { record: number; name: string }) => boolean): void {
-    const idx = new DirectoryIndex(this.vol, this.vol.view(dirN));
-    const all = idx.list().filter((f) => keep({ record: f.entry.record, name: f.key.name }))
-      .map((f) => ({ ref: makeRef(f.entry.record, f.entry.sequence), key: f.entry.key.slice() }));
+  private rebuildIndex<K>(n: number, name: string, ed: IndexEditor<K>, gone: (e: RawIndexEntry) => boolean): void {
+    const idx = new DirectoryIndex(this.vol, this.vol.view(n), name);
+    const all = idx.rawEntries().map((e) => ({ ref: makeRef(e.record, e.sequence), key: e.key.slice() })).filter((e) => !gone(e));
     const old: number[] = [];
     const visit = (sub: number) => {
       if (sub < 0 || old.includes(sub)) return;
@@ -513,7 +543,41 @@ export class NtfsWriter {
   /** Replace a name's duplicated info (sizes, times) in its directory entry. */
   indexUpdate(dirN: number, name: string, record: number, key: Uint8Array): void {
     const { ed, finish } = this.index(dirN);
-    if (ed.update(name, record, key)) finish();
+    if (ed.update(name, (ref) => splitRef(ref).record === record, key)) finish();
+  }
+
+  /**
+   * Remove a reparse point's entry from $Extend/$Reparse:$R, the volume's list of reparse points
+   * (keyed by tag and file reference), as Windows and ntfs-3g do when the reparse point goes.
+   * A volume without $Reparse, or without the entry, has nothing to remove.
+   */
+  reparseIndexRemove(tag: number, ref: bigint): void {
+    const rn = this.reparseIndexRecord();
+    if (rn === undefined) return;
+    const key = ByteWriter.alloc(REPARSE_INDEX_KEY.SIZE).u32(REPARSE_INDEX_KEY.tag, tag).u64(REPARSE_INDEX_KEY.fileRef, ref).bytes;
+    const same = ulongsCollation.seek(key);
+    this.removeIndexEntry(rn, REPARSE_INDEX, ulongsCollation, key, () => true, (e) => same(e.key) === 0);
+  }
+
+  /** The record of $Extend/$Reparse, if the volume has one with its $R index. */
+  private reparseIndexRecord(): number | undefined {
+    const vol = this.vol;
+    const extend = vol.view(SystemFile.Extend);
+    if (!extend.attrs.some((a) => a.type === AttrType.IndexRoot && a.name === I30)) return undefined;
+    const hit = new DirectoryIndex(vol, extend).find('$Reparse')[0];
+    if (!hit) return undefined;
+    const n = hit.entry.record;
+    return this.recordsOf(n).some((x) => this.rec(x).find(AttrType.IndexRoot, REPARSE_INDEX)) ? n : undefined;
+  }
+
+  /** Remove every extent of the attribute (type, name) from a file, freeing its clusters. */
+  dropAttribute(baseN: number, type: number, name: string): void {
+    for (const recN of this.recordsOf(baseN)) {
+      for (const b of this.rec(recN).attrs.filter((a) => a.type === type && a.name === name)) {
+        if (!blobIsResident(b)) this.freeRuns(blobNr(b, this.vol.clusterCount).runs);
+        this.removeAttr(baseN, recN, b);
+      }
+    }
   }
 
   // ---- commit -------------------------------------------------------------------------------
