@@ -11,6 +11,7 @@ import { describeWithTools, itWithTools } from './support/tools.js';
 import { Rng } from './support/fuzz.js';
 import { checkWithOracles, mkntfs, type Model } from '../packages/fs-ntfs/test/oracle.js';
 import { gunzipSparse, ntfsPartition, sliceSparse, recordDeviceOffset } from '../packages/fs-ntfs/test/helpers.js';
+import { nullLogger } from '@guestkit/disk/binary';
 
 /**
  * NTFS writes, checked afterwards by tools nobody here wrote: ntfs-3g (`ntfsfix -n`,
@@ -644,6 +645,29 @@ describeWithTools(['ntfsfix', 'ntfsresize', 'ntfsinfo', 'fls', 'icat', 'ntfscat'
     expect(reparseIndex(img)).toEqual(before.filter((e) => ![`80000017:${wofX}`, `80000017:${wofL}`, `a000000c:${link}`].includes(e)));
     expect(execFileSync('fls', ['-r', '-p', img]).toString()).not.toMatch(/symlink-abs/);
   }, 120_000);
+
+  it('a damaged $Extend/$Reparse does not stop a deletion: the entry is left for chkdsk, with a warning', () => {
+    const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
+    const probe = openNtfs(new MemoryDevice(bytes));
+    const rn = probe.stat('/$Extend/$Reparse').inode;
+    const at = recordDeviceOffset(probe, rn);
+    // the $INDEX_ROOT "$R" value: its first entry's length becomes 0
+    const rec = bytes.subarray(at, at + probe.vol.recordSize);
+    const u16 = (o: number) => rec[o]! | (rec[o + 1]! << 8);
+    let attrAt = u16(0x14);
+    while (rec[attrAt] !== 0x90) attrAt += u16(attrAt + 4); // attribute type, length (< 64 KiB here)
+    expect(Buffer.from(rec.subarray(attrAt + u16(attrAt + 0x0a), attrAt + u16(attrAt + 0x0a) + 4)).toString('utf16le')).toBe('$R');
+    const valueAt = attrAt + u16(attrAt + 0x14);
+    const firstEntry = valueAt + 0x10 + u16(valueAt + 0x10);
+    rec[firstEntry + 0x08] = 0; // INDEX_ENTRY.length
+    rec[firstEntry + 0x09] = 0;
+    const warnings: string[] = [];
+    const logger = { ...nullLogger, warn: (_o: unknown, msg?: string) => void warnings.push(String(msg)) };
+    const fs = openNtfs(new MemoryDevice(bytes), { write: true, logger });
+    fs.unlink('/symlink-abs');
+    expect(fs.tryStat('/symlink-abs')).toBeUndefined();
+    expect(warnings.some((w) => /Reparse is damaged/.test(w))).toBe(true);
+  });
 
   it('deletes 267 of 400 reparse points made by ntfs-3g: $R shrinks through its index blocks', () => {
     const img = join(tmp.dir, 'reparse.img');

@@ -1,5 +1,5 @@
 import {
-  ByteView, ByteWriter, ExistsError, FormatError, LimitError, NotFoundError, ReadOnlyError, UnsafeStateError, UnsupportedError, UsageError, CommonCode,
+  ByteView, ByteWriter, ExistsError, FormatError, LimitError, LoopError, NotFoundError, ReadOnlyError, UnsafeStateError, UnsupportedError, UsageError, CommonCode,
   filetimeToDate, nullLogger, type Logger,
 } from '@guestkit/disk/binary';
 import { splitPath, type BlockDevice, type DirEntry, type FileHandle, type FileSystem, type FileType, type OpenOptions, type Stat, type StatFs } from '@guestkit/disk';
@@ -726,7 +726,7 @@ export class NtfsFileSystem implements FileSystem {
     if (last) {
       // a reparse point (symlink, junction, WOF file, ...) leaves the volume's list of them
       const tag = this.reparseTagOf(w, n);
-      if (tag !== undefined) w.reparseIndexRemove(tag, makeRef(n, r.sequence));
+      if (tag !== undefined) this.unlistReparsePoint(w, tag, n);
       w.freeAllOf(n);
       w.freeRecord(n);
       return target.k;
@@ -887,10 +887,24 @@ export class NtfsFileSystem implements FileSystem {
    * reparse-point attribute leaves $STANDARD_INFORMATION.
    */
   private dropWof(w: NtfsWriter, n: number): void {
-    w.reparseIndexRemove(ReparseTag.Wof, makeRef(n, w.rec(n).sequence));
+    this.unlistReparsePoint(w, ReparseTag.Wof, n);
     w.dropAttribute(n, AttrType.ReparsePoint, '');
     w.dropAttribute(n, AttrType.Data, WOF_STREAM);
     w.touch(n, { c: true }, (a) => a & ~FileAttr.ReparsePoint);
+  }
+
+  /**
+   * Remove record `n`'s entry from $Extend/$Reparse:$R. A damaged $R index is left as it is, with a
+   * warning (chkdsk rebuilds it): the file operation itself goes on. Nothing is staged before the
+   * index is read, so skipping leaves the operation whole.
+   */
+  private unlistReparsePoint(w: NtfsWriter, tag: number, n: number): void {
+    try {
+      w.reparseIndexRemove(tag, makeRef(n, w.rec(n).sequence));
+    } catch (e) {
+      if (!(e instanceof FormatError || e instanceof LoopError || e instanceof LimitError)) throw e;
+      this.logger.warn({ record: n, tag, err: e.message }, '$Extend/$Reparse is damaged; its entry for this file is left for chkdsk');
+    }
   }
 
   /**
