@@ -12,7 +12,7 @@ import { decodeFileName, type FileNameKey } from './index/index-node.js';
 import type { FileView } from './attribute/file-attrs.js';
 import { WofStream, type ByteSource } from './attribute/wof-stream.js';
 import { safetyReport, UNSAFE_ADVICE, type NtfsSafetyReport } from './safety.js';
-import { NtfsWriter, blobIsResident, blobNr, blobValue, fileNameValue, namespaceFor, type NrState } from './write/writer.js';
+import { NtfsWriter, blobIsResident, blobNr, blobValue, fileNameValue, NEW_NAME_NAMESPACE, type NrState } from './write/writer.js';
 import { residentAttr } from './write/record-edit.js';
 import { encodeRoot } from './write/index-edit.js';
 import type { Run } from './runlist/runlist.js';
@@ -480,7 +480,7 @@ export class NtfsFileSystem implements FileSystem {
     const parentSeq = w.rec(parent).sequence;
     const attrs = isDir ? 0 : FileAttr.Archive;
     r.add(residentAttr(AttrType.StandardInformation, '', w.newStdInfo(attrs, w.siSecurityId(parent))));
-    const fn = fileNameValue(makeRef(parent, parentSeq), name, namespaceFor(name), w.now(), isDir ? FileAttr.DupFileNameIndexPresent : FileAttr.Archive, 0, 0);
+    const fn = fileNameValue(makeRef(parent, parentSeq), name, NEW_NAME_NAMESPACE, w.now(), isDir ? FileAttr.DupFileNameIndexPresent : FileAttr.Archive, 0, 0);
     r.add(residentAttr(AttrType.FileName, '', fn, { indexed: true }));
     r.linkCount = 1;
     if (isDir) {
@@ -690,7 +690,7 @@ export class NtfsFileSystem implements FileSystem {
       }
       const old = this.removeName(w, src.record, src.parent, src.key!.name, false);
       const r = w.rec(src.record);
-      const fn = fileNameValue(makeRef(dst.parent, w.rec(dst.parent).sequence), dst.name, namespaceFor(dst.name), old.creationTime, old.fileAttributes, old.allocatedSize, old.dataSize, old.reparseTag);
+      const fn = fileNameValue(makeRef(dst.parent, w.rec(dst.parent).sequence), dst.name, NEW_NAME_NAMESPACE, old.creationTime, old.fileAttributes, old.allocatedSize, old.dataSize, old.reparseTag);
       w.addAttr(src.record, residentAttr(AttrType.FileName, '', fn, { indexed: true }));
       r.linkCount = r.linkCount + 1;
       w.indexInsert(dst.parent, fn, makeRef(src.record, r.sequence));

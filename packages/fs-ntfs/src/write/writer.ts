@@ -79,10 +79,13 @@ export function fileNameValue(parentRef: bigint, name: string, ns: number, times
   return w.bytes;
 }
 
-/** Names Windows cannot represent in the Win32 namespace are stored as POSIX names. */
-export function namespaceFor(name: string): number {
-  return /["*/:<>?\\|\x00-\x1f]/.test(name) || /[. ]$/.test(name) ? Namespace.Posix : Namespace.Win32;
-}
+/**
+ * The namespace of every name this writer creates: POSIX. A Win32 name promises a DOS (8.3)
+ * partner, which this writer does not make; ntfs-3g's unlink looks for that partner and fails
+ * without it. Windows itself stores POSIX names when it makes no 8.3 names (every name on the
+ * Windows 7 and 10 volumes in ../shared/testdata/ntfs is POSIX), and so does ntfs-3g.
+ */
+export const NEW_NAME_NAMESPACE = Namespace.Posix;
 
 interface BlockWrite {
   dir: number;
