@@ -289,6 +289,91 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     expectOracles(img, model, 100);
   }, 300_000);
 
+  it('grows $MFT past what record 0 maps: its runlist moves under an attribute list and keeps growing there', () => {
+    const img = join(tmp.dir, 'mftlist.img');
+    mkntfs(img, 48, 512);
+    const rng = new Rng(23);
+    const model: Model = new Map();
+    let { fs, close } = open(img);
+    // free space as a comb of 2-cluster holes with little slack: every growth of $MFT (64 records,
+    // 128 clusters) lands in some 64 new fragments
+    combFragment(fs, rng, model, 16 * 1024, () => {});
+    expect(fs.vol.view(0).attrList).toBeUndefined();
+    const mftRuns = () => fs.vol.mft.info.runs.length;
+    const extOfMft = () => [...fs.vol.view(0).records.keys()].filter((n) => n !== 0);
+    fs.mkdir('/many');
+    model.set('many', 'dir');
+    let made = 0;
+    const create = () => {
+      const dir = `many/d${made % 8}`;
+      if (made < 8) {
+        fs.mkdir('/' + dir);
+        model.set(dir, 'dir');
+      }
+      const p = `${dir}/f${made}.txt`;
+      const v = enc(`file ${made} `.repeat(1 + (made % 5)));
+      fs.writeFile('/' + p, v);
+      model.set(p, v);
+      made++;
+    };
+    /** Create files until $MFT has grown `times` more times; returns the growths seen under an attribute list. */
+    const growBy = (times: number): number => {
+      let grown = 0;
+      let underList = 0;
+      while (grown < times) {
+        const before = fs.vol.recordCount;
+        create();
+        if (fs.vol.recordCount > before) {
+          grown++;
+          if (fs.vol.view(0).attrList) underList++;
+        }
+        expect(made).toBeLessThan(4000);
+      }
+      return underList;
+    };
+    // grow until the runlist no longer fits record 0, then twice more under the list
+    while (!fs.vol.view(0).attrList) growBy(1);
+    const firstExt = extOfMft();
+    expect(firstExt.length).toBeGreaterThan(0);
+    expect(growBy(3)).toBe(3);
+    expect(mftRuns()).toBeGreaterThan(200);
+    for (const n of extOfMft()) expect(n >= 16 && n < 24, `extension record ${n}`).toBe(true);
+    // the extents are in extension records and the list names them all, in VCN order
+    const data = fs.vol.view(0).attrList!.filter((e) => e.type === 0x80);
+    expect(data.length).toBeGreaterThan(1);
+    expect(data[0]!.record).toBe(0);
+    expect(data.map((e) => e.lowestVcn)).toEqual([...data.map((e) => e.lowestVcn)].sort((a, b) => a - b));
+    // deletes and renames
+    for (let i = 0; i < made; i += 7) {
+      const p = `many/d${i % 8}/f${i}.txt`;
+      fs.unlink('/' + p);
+      model.delete(p);
+    }
+    for (let i = 3; i < made; i += 11) {
+      const p = `many/d${i % 8}/f${i}.txt`;
+      if (!model.has(p)) continue;
+      const to = `many/d${(i + 1) % 8}/renamed ${i}.txt`;
+      fs.rename('/' + p, '/' + to);
+      model.set(to, model.get(p)!);
+      model.delete(p);
+    }
+    expectOwnReads(fs, model);
+    close();
+    // reopened: $MFT is loaded through its attribute list, and grows twice more from there
+    ({ fs, close } = open(img));
+    expect(fs.vol.view(0).attrList).toBeDefined();
+    expectOwnReads(fs, model);
+    const runsBefore = mftRuns();
+    expect(growBy(2)).toBe(2);
+    expect(mftRuns()).toBeGreaterThan(runsBefore);
+    expectOwnReads(fs, model);
+    close();
+    ({ fs, close } = open(img));
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 100);
+  }, 300_000);
+
   it('removes and renames names that ntfs-3g put in extension records (a file with 60 hard links)', () => {
     const img = join(tmp.dir, 'hardlinks.img');
     writeFileSync(img, readMaybeGz(fixturePath('ntfs', 'hardlinks.img.gz')));
