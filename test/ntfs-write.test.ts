@@ -76,6 +76,30 @@ function expectOwnReads(fs: NtfsFileSystem, model: Model): void {
   }
 }
 
+/**
+ * Call `create` (which makes one file) until $MFT has grown `times` times; returns how many of
+ * those growths happened with $MFT:$DATA under an attribute list.
+ */
+function growMftBy(fs: NtfsFileSystem, times: number, create: () => void): number {
+  let grown = 0;
+  let underList = 0;
+  for (let made = 0; grown < times; made++) {
+    expect(made).toBeLessThan(4000);
+    const before = fs.vol.recordCount;
+    create();
+    if (fs.vol.recordCount > before) {
+      grown++;
+      if (fs.vol.view(0).attrList) underList++;
+    }
+  }
+  return underList;
+}
+
+/** Records holding extents of $MFT:$DATA, as the reader finds them. */
+function mftDataRecords(fs: NtfsFileSystem): number[] {
+  return fs.vol.view(0).attrs.filter((a) => a.type === 0x80 && a.name === '').map((a) => a.recordNumber);
+}
+
 describeWithTools(ORACLES, 'NTFS write scenarios', () => {
   for (const cluster of [512, 4096, 65536]) {
     it(`every write scenario on ${cluster}-byte clusters`, () => {
@@ -300,11 +324,12 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     combFragment(fs, rng, model, 16 * 1024, () => {});
     expect(fs.vol.view(0).attrList).toBeUndefined();
     const mftRuns = () => fs.vol.mft.info.runs.length;
-    const extOfMft = () => [...fs.vol.view(0).records.keys()].filter((n) => n !== 0);
+    const extOfMft = () => mftDataRecords(fs).filter((n) => n !== 0);
     fs.mkdir('/many');
     model.set('many', 'dir');
     let made = 0;
     const create = () => {
+      expect(made).toBeLessThan(4000);
       const dir = `many/d${made % 8}`;
       if (made < 8) {
         fs.mkdir('/' + dir);
@@ -316,22 +341,8 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
       model.set(p, v);
       made++;
     };
-    /** Create files until $MFT has grown `times` more times; returns the growths seen under an attribute list. */
-    const growBy = (times: number): number => {
-      let grown = 0;
-      let underList = 0;
-      while (grown < times) {
-        const before = fs.vol.recordCount;
-        create();
-        if (fs.vol.recordCount > before) {
-          grown++;
-          if (fs.vol.view(0).attrList) underList++;
-        }
-        expect(made).toBeLessThan(4000);
-      }
-      return underList;
-    };
-    // grow until the runlist no longer fits record 0, then twice more under the list
+    const growBy = (times: number) => growMftBy(fs, times, create);
+    // grow until the runlist no longer fits record 0, then three times more under the list
     while (!fs.vol.view(0).attrList) growBy(1);
     const firstExt = extOfMft();
     expect(firstExt.length).toBeGreaterThan(0);
@@ -372,6 +383,43 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     expectOwnReads(fs, model);
     close();
     expectOracles(img, model, 100);
+  }, 300_000);
+
+  it('refuses to grow $MFT past record 0 when records 16-23 are all taken, and writes nothing', () => {
+    const img = join(tmp.dir, 'reserved.img');
+    mkntfs(img, 48, 512);
+    const bytes = new Uint8Array(readFileSync(img));
+    // mark records 16..23 in use in $MFT:$BITMAP (its byte 2), as if all were $MFT extension records
+    const probe = openNtfs(new MemoryDevice(bytes.slice()));
+    const bm = probe.vol.streamInfo(probe.vol.view(0), 0xb0)!;
+    expect(bm.resident).toBe(false);
+    bytes[bm.runs[0]!.lcn * probe.clusterSize + 2] = 0xff;
+    const dev = new MemoryDevice(bytes);
+    const fs = openNtfs(dev, { write: true });
+    const model: Model = new Map();
+    combFragment(fs, new Rng(5), model, 16 * 1024, () => {});
+    fs.mkdir('/many');
+    let refused: unknown;
+    let i = 0;
+    for (; i < 4000 && refused === undefined; i++) {
+      try {
+        fs.writeFile(`/many/f${i}`, enc(`#${i}`));
+      } catch (e) {
+        refused = e;
+      }
+    }
+    expect(refused).toBeInstanceOf(NoSpaceError);
+    expect(String((refused as Error).message)).toMatch(/records 16-23/);
+    expect(fs.vol.view(0).attrList).toBeUndefined();
+    // the same operation again: refused, and not a byte of the volume changes
+    const snapshot = dev.bytes.slice();
+    expect(() => fs.writeFile(`/many/f${i - 1}`, enc('again'))).toThrow(NoSpaceError);
+    expect(Buffer.from(dev.bytes).equals(Buffer.from(snapshot))).toBe(true);
+    expect(fs.tryStat(`/many/f${i - 1}`)).toBeUndefined();
+    // a freed record is reused without growing $MFT
+    fs.unlink('/many/f0');
+    fs.writeFile(`/many/f${i - 1}`, enc('fits'));
+    expect(Buffer.from(fs.readFile(`/many/f${i - 1}`)).toString()).toBe('fits');
   }, 300_000);
 
   it('removes and renames names that ntfs-3g put in extension records (a file with 60 hard links)', () => {

@@ -138,6 +138,7 @@ export class NtfsWriter {
     this.dirAlloc.clear();
     this.stagedExt.clear();
     this.stagedData.clear();
+    this.stagedInit = [];
     this.created.clear();
     this.loaded = false;
   }
@@ -237,12 +238,15 @@ export class NtfsWriter {
     this.placeMftData({ runs: newRuns, allocatedSize: newSize, dataSize: newSize, initializedSize: newSize, flags: first.st.flags, compressionUnit: 0 });
     this.mftRuns = newRuns;
     this.mftRecords = newRecords;
-    // format the new records as free (not in use) so readers and chkdsk see valid FILE records;
-    // their clusters are not referenced on disk before the commit
-    for (let n = oldRecords; n < newRecords; n++) {
-      const r = RecordEditor.fresh(n, this.recordSize, 0, 0);
-      this.writeMftRecord(n, r.encode());
-    }
+    // format the new records as free (not in use) so readers and chkdsk see valid FILE records
+    // (at commit, before any record is written: records allocated from them overwrite them)
+    const runs = newRuns;
+    this.stagedInit.push(() => {
+      for (let n = oldRecords; n < newRecords; n++) {
+        const r = RecordEditor.fresh(n, this.recordSize, 0, 0);
+        this.writeRuns(runs, n * this.recordSize, protectForWrite(r.encode()));
+      }
+    });
   }
 
   /** Extents of $MFT:$DATA as this operation has them, in VCN order, with the record holding each. */
@@ -381,8 +385,8 @@ export class NtfsWriter {
       for (const g of this.clusters.allocate(need, last.lcn + last.length)) {
         runs.push({ vcn, lcn: g.start, length: g.length });
         vcn += g.length;
-        // zero the new clusters so the bitmap tail reads as free
-        this.writeDevice(g.start * this.cs, new Uint8Array(g.length * this.cs));
+        // zero the new clusters so the bitmap tail reads as free (at commit, before the bitmap)
+        this.stagedInit.push(() => this.writeDevice(g.start * this.cs, new Uint8Array(g.length * this.cs)));
       }
       alloc = vcn * this.cs;
     }
@@ -523,7 +527,7 @@ export class NtfsWriter {
           const got = self.allocRuns(clusters, vcn, last ? last.lcn + last.length : 0);
           // zero the new clusters: block slots not used yet must not hold stale data
           // (sleuthkit parses every slot of the allocation)
-          for (const g of got) self.writeDevice(g.lcn * self.cs, new Uint8Array(g.length * self.cs));
+          for (const g of got) self.stagedInit.push(() => self.writeDevice(g.lcn * self.cs, new Uint8Array(g.length * self.cs)));
           alloc!.runs.push(...got);
           alloc!.allocated = (vcn + clusters) * self.cs;
         }
@@ -593,6 +597,13 @@ export class NtfsWriter {
     return { ed, finish };
   }
 
+  /**
+   * Writes that initialise clusters allocated in this operation ($MFT's new records, a grown
+   * $MFT:$BITMAP, a non-resident attribute list, a directory's new index clusters), done first at
+   * commit: nothing is written before the commit, even to free clusters.
+   */
+  private stagedInit: (() => void)[] = [];
+
   /** Writes into clusters a file already owns, held until commit (keyed so a later edit replaces them). */
   private stagedData = new Map<string, () => void>();
 
@@ -649,6 +660,8 @@ export class NtfsWriter {
     if (!this.loaded) return { records: [], dirs: [] };
     for (const r of this.freeLater) this.clusters.clear(r.lcn, r.length);
     for (const n of this.freeRecordsLater) this.mftBmp.clear(n, 1);
+    // 0. contents of clusters allocated in this operation (not referenced until the records are written)
+    for (const init of this.stagedInit) init();
     // 1. $Bitmap
     if (this.clusters.dirtyHi >= 0) {
       const bmInfo = this.vol.streamInfo(this.vol.view(SystemFile.Bitmap), AttrType.Data)!;
@@ -684,6 +697,7 @@ export class NtfsWriter {
     this.dirAlloc.clear();
     this.stagedExt.clear();
     this.stagedData.clear();
+    this.stagedInit = [];
     this.clusters.dirtyLo = Infinity;
     this.clusters.dirtyHi = -1;
     this.mftBmp.dirtyLo = Infinity;
@@ -891,7 +905,7 @@ export class NtfsWriter {
     const runs = this.allocRuns(clusters, 0);
     const padded = new Uint8Array(clusters * this.cs);
     padded.set(list);
-    this.writeRuns(runs, 0, padded);
+    this.stagedInit.push(() => this.writeRuns(runs, 0, padded));
     const size = clusters * this.cs;
     base.replace(blob, nonResidentAttr(AttrType.AttributeList, '', { runs, lowestVcn: 0, highestVcn: clusters - 1, allocatedSize: size, dataSize: list.length, initializedSize: list.length }));
   }
