@@ -1,13 +1,14 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
+import { readFileSync, writeFileSync, copyFileSync, existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { execFileSync, spawnSync } from 'node:child_process';
 import {
   FileDevice, MemoryDevice, ExistsError, NotFoundError, UsageError, UnsafeStateError, ReadOnlyError, NoSpaceError, GuestError,
 } from '@guestkit/disk';
 import { openNtfs, type NtfsFileSystem } from '@guestkit/fs-ntfs';
 import { fixturePath, readMaybeGz, tempDir, sharedDir } from './support/shared.js';
-import { describeWithTools, itWithTools } from './support/tools.js';
+import { describeWithTools, itWithTools, missingTools } from './support/tools.js';
 import { Rng } from './support/fuzz.js';
 import { checkWithOracles, mkntfs, type Model } from '../packages/fs-ntfs/test/oracle.js';
 import { gunzipSparse, ntfsPartition, sliceSparse, recordDeviceOffset } from '../packages/fs-ntfs/test/helpers.js';
@@ -420,6 +421,64 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     fs.unlink('/many/f0');
     fs.writeFile(`/many/f${i - 1}`, enc('fits'));
     expect(Buffer.from(fs.readFile(`/many/f${i - 1}`)).toString()).toBe('fits');
+  }, 300_000);
+
+  // ntfs-3g makes this layout itself (the image is built on the spot: gzipped it is too big to keep)
+  const canMount = process.getuid?.() === 0 && existsSync('/dev/fuse') && missingTools(['ntfs-3g', 'ntfsinfo', 'faketime']).length === 0;
+  (canMount ? it : it.skip)(`grows an $MFT that ntfs-3g spread over an attribute list${canMount ? '' : ' [skipped: needs root, /dev/fuse, ntfs-3g, faketime]'}`, () => {
+    execFileSync('bash', [fileURLToPath(new URL('./fixtures/scripts/make-ntfs-fixtures.sh', import.meta.url))], {
+      env: { ...process.env, ONLY: 'mftlist', OUT: tmp.dir }, stdio: 'ignore',
+    });
+    const img = join(tmp.dir, 'mftlist.img');
+    writeFileSync(img, readMaybeGz(join(tmp.dir, 'mftlist.img.gz')));
+    let { fs, close } = open(img);
+    // ntfs-3g's layout: the list in record 0, part of $DATA in another record
+    expect(fs.vol.view(0).attrList).toBeDefined();
+    const ntfs3gExt = mftDataRecords(fs).filter((n) => n !== 0);
+    expect(ntfs3gExt.length).toBeGreaterThan(0);
+    // what ntfs-3g wrote: every other 1 KiB file of the comb, and empty files
+    const model: Model = new Map([['comb', 'dir'], ['new', 'dir']]);
+    const comb = fs.readdir('/comb').map((e) => e.name);
+    expect(comb.length).toBeGreaterThan(500);
+    for (const name of comb) {
+      expect(name).toMatch(/^c\d*[13579]$/);
+      model.set(`comb/${name}`, new Uint8Array(1024).fill(0x5a));
+    }
+    const made = fs.readdir('/new').map((e) => e.name);
+    expect(made.length).toBeGreaterThan(500);
+    for (const name of made) model.set(`new/${name}`, new Uint8Array(0));
+    expectOwnReads(fs, model);
+    const runsBefore = fs.vol.mft.info.runs.length;
+    fs.mkdir('/more');
+    model.set('more', 'dir');
+    let n = 0;
+    const create = () => {
+      const v = enc(`more ${n}`);
+      fs.writeFile(`/more/m${n}`, v);
+      model.set(`more/m${n}`, v);
+      n++;
+    };
+    expect(growMftBy(fs, 2, create)).toBe(2);
+    expect(fs.vol.mft.info.runs.length).toBeGreaterThan(runsBefore);
+    // ntfs-3g's extension records still hold their extents; new extents went to 16..23
+    const now = mftDataRecords(fs);
+    for (const x of ntfs3gExt) expect(now).toContain(x);
+    for (const x of now) expect(x === 0 || ntfs3gExt.includes(x) || (x >= 16 && x < 24), `extension record ${x}`).toBe(true);
+    for (let i = 0; i < made.length; i += 9) {
+      fs.unlink(`/new/${made[i]}`);
+      model.delete(`new/${made[i]}`);
+    }
+    for (let i = 0; i < n; i += 5) {
+      fs.rename(`/more/m${i}`, `/new/renamed m${i}`);
+      model.set(`new/renamed m${i}`, model.get(`more/m${i}`)!);
+      model.delete(`more/m${i}`);
+    }
+    expectOwnReads(fs, model);
+    close();
+    ({ fs, close } = open(img));
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 100);
   }, 300_000);
 
   it('removes and renames names that ntfs-3g put in extension records (a file with 60 hard links)', () => {
