@@ -1,13 +1,15 @@
 import { describe, expect, it, afterAll } from 'vitest';
 import { join } from 'node:path';
-import { readFileSync, writeFileSync, copyFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync, copyFileSync, existsSync, mkdtempSync } from 'node:fs';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   FileDevice, MemoryDevice, ExistsError, NotFoundError, UsageError, UnsafeStateError, ReadOnlyError, NoSpaceError, GuestError, UnsupportedError,
 } from '@guestkit/disk';
 import { openNtfs, type NtfsFileSystem } from '@guestkit/fs-ntfs';
 import { fixturePath, readMaybeGz, tempDir, sharedDir } from './support/shared.js';
-import { describeWithTools, itWithTools } from './support/tools.js';
+import { describeWithTools, itWithTools, missingTools } from './support/tools.js';
 import { Rng } from './support/fuzz.js';
 import { checkWithOracles, mkntfs, type Model } from '../packages/fs-ntfs/test/oracle.js';
 import { gunzipSparse, ntfsPartition, sliceSparse, recordDeviceOffset } from '../packages/fs-ntfs/test/helpers.js';
@@ -74,6 +76,50 @@ function expectOwnReads(fs: NtfsFileSystem, model: Model): void {
     const st = fs.stat('/' + p);
     if (v === 'dir') expect(st.type, p).toBe('directory');
     else expect(Buffer.from(fs.readFile('/' + p)).equals(Buffer.from(v)), p).toBe(true);
+  }
+}
+
+/**
+ * Call `create` (which makes one file) until $MFT has grown `times` times; returns how many of
+ * those growths happened with $MFT:$DATA under an attribute list.
+ */
+function growMftBy(fs: NtfsFileSystem, times: number, create: () => void): number {
+  let grown = 0;
+  let underList = 0;
+  for (let made = 0; grown < times; made++) {
+    expect(made).toBeLessThan(4000);
+    const before = fs.vol.recordCount;
+    create();
+    if (fs.vol.recordCount > before) {
+      grown++;
+      if (fs.vol.view(0).attrList) underList++;
+    }
+  }
+  return underList;
+}
+
+/** Records holding extents of $MFT:$DATA, as the reader finds them. */
+function mftDataRecords(fs: NtfsFileSystem): number[] {
+  return fs.vol.view(0).attrs.filter((a) => a.type === 0x80 && a.name === '').map((a) => a.recordNumber);
+}
+
+/** The ntfs-3g FUSE driver can be used here (root, /dev/fuse), and faketime for the fixture script. */
+const canMount = process.getuid?.() === 0 && existsSync('/dev/fuse') && missingTools(['ntfs-3g', 'ntfsinfo', 'faketime']).length === 0;
+
+/** Mount `image` with ntfs-3g while `fn` runs; resolves once the driver has exited (all written). */
+async function withNtfs3g(image: string, fn: (mnt: string) => void): Promise<void> {
+  const mnt = mkdtempSync(join(tmp.dir, 'mnt-'));
+  const driver = spawn('ntfs-3g', ['-o', 'no_detach', image, mnt], { stdio: 'ignore' });
+  const exited = once(driver, 'exit');
+  try {
+    for (let i = 0; spawnSync('mountpoint', ['-q', mnt]).status !== 0; i++) {
+      if (i > 200 || driver.exitCode !== null) throw new Error(`ntfs-3g did not mount ${image}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    fn(mnt);
+  } finally {
+    spawnSync('umount', [mnt]);
+    await exited;
   }
 }
 
@@ -285,6 +331,192 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     all.set(frag);
     all.set(more, frag.length);
     model.set('fragmented.bin', all);
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 100);
+  }, 300_000);
+
+  it('grows $MFT past what record 0 maps: its runlist moves under an attribute list and keeps growing there', async () => {
+    const img = join(tmp.dir, 'mftlist.img');
+    mkntfs(img, 48, 512);
+    const rng = new Rng(23);
+    const model: Model = new Map();
+    let { fs, close } = open(img);
+    // free space as a comb of 2-cluster holes with little slack: every growth of $MFT (64 records,
+    // 128 clusters) lands in some 64 new fragments
+    combFragment(fs, rng, model, 16 * 1024, () => {});
+    expect(fs.vol.view(0).attrList).toBeUndefined();
+    const mftRuns = () => fs.vol.mft.info.runs.length;
+    const extOfMft = () => mftDataRecords(fs).filter((n) => n !== 0);
+    fs.mkdir('/many');
+    model.set('many', 'dir');
+    let made = 0;
+    const create = () => {
+      expect(made).toBeLessThan(4000);
+      const dir = `many/d${made % 8}`;
+      if (made < 8) {
+        fs.mkdir('/' + dir);
+        model.set(dir, 'dir');
+      }
+      const p = `${dir}/f${made}.txt`;
+      const v = enc(`file ${made} `.repeat(1 + (made % 5)));
+      fs.writeFile('/' + p, v);
+      model.set(p, v);
+      made++;
+    };
+    const growBy = (times: number) => growMftBy(fs, times, create);
+    // grow until the runlist no longer fits record 0, then three times more under the list
+    while (!fs.vol.view(0).attrList) growBy(1);
+    const firstExt = extOfMft();
+    expect(firstExt.length).toBeGreaterThan(0);
+    expect(growBy(3)).toBe(3);
+    expect(mftRuns()).toBeGreaterThan(200);
+    for (const n of extOfMft()) expect(n >= 16 && n < 24, `extension record ${n}`).toBe(true);
+    // the extents are in extension records and the list names them all, in VCN order
+    const data = fs.vol.view(0).attrList!.filter((e) => e.type === 0x80);
+    expect(data.length).toBeGreaterThan(1);
+    expect(data[0]!.record).toBe(0);
+    expect(data.map((e) => e.lowestVcn)).toEqual([...data.map((e) => e.lowestVcn)].sort((a, b) => a - b));
+    // deletes and renames
+    for (let i = 0; i < made; i += 7) {
+      const p = `many/d${i % 8}/f${i}.txt`;
+      fs.unlink('/' + p);
+      model.delete(p);
+    }
+    for (let i = 3; i < made; i += 11) {
+      const p = `many/d${i % 8}/f${i}.txt`;
+      if (!model.has(p)) continue;
+      const to = `many/d${(i + 1) % 8}/renamed ${i}.txt`;
+      fs.rename('/' + p, '/' + to);
+      model.set(to, model.get(p)!);
+      model.delete(p);
+    }
+    expectOwnReads(fs, model);
+    close();
+    // reopened: $MFT is loaded through its attribute list, and grows twice more from there
+    ({ fs, close } = open(img));
+    expect(fs.vol.view(0).attrList).toBeDefined();
+    expectOwnReads(fs, model);
+    const runsBefore = mftRuns();
+    expect(growBy(2)).toBe(2);
+    expect(mftRuns()).toBeGreaterThan(runsBefore);
+    expectOwnReads(fs, model);
+    close();
+    ({ fs, close } = open(img));
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 100);
+    if (!canMount) return;
+    // ntfs-3g takes $MFT as laid out here and grows it itself; we read what it made
+    ({ fs, close } = open(img));
+    fs.unlink('/filler');
+    model.delete('filler');
+    const records = fs.vol.recordCount;
+    close();
+    await withNtfs3g(img, (mnt) => {
+      for (let i = 0; i < 1500; i++) {
+        const v = enc(`by ntfs-3g ${i}`);
+        writeFileSync(join(mnt, 'many', `n${i}`), v);
+        model.set(`many/n${i}`, v);
+      }
+    });
+    ({ fs, close } = open(img));
+    expect(fs.vol.recordCount).toBeGreaterThan(records);
+    expect(fs.vol.view(0).attrList).toBeDefined();
+    expectOwnReads(fs, model);
+    close();
+    expectOracles(img, model, 100);
+  }, 300_000);
+
+  it('refuses to grow $MFT past record 0 when records 16-23 are all taken, and writes nothing', () => {
+    const img = join(tmp.dir, 'reserved.img');
+    mkntfs(img, 48, 512);
+    const bytes = new Uint8Array(readFileSync(img));
+    // mark records 16..23 in use in $MFT:$BITMAP (its byte 2), as if all were $MFT extension records
+    const probe = openNtfs(new MemoryDevice(bytes.slice()));
+    const bm = probe.vol.streamInfo(probe.vol.view(0), 0xb0)!;
+    expect(bm.resident).toBe(false);
+    bytes[bm.runs[0]!.lcn * probe.clusterSize + 2] = 0xff;
+    const dev = new MemoryDevice(bytes);
+    const fs = openNtfs(dev, { write: true });
+    const model: Model = new Map();
+    combFragment(fs, new Rng(5), model, 16 * 1024, () => {});
+    fs.mkdir('/many');
+    let refused: unknown;
+    let i = 0;
+    for (; i < 4000 && refused === undefined; i++) {
+      try {
+        fs.writeFile(`/many/f${i}`, enc(`#${i}`));
+      } catch (e) {
+        refused = e;
+      }
+    }
+    expect(refused).toBeInstanceOf(NoSpaceError);
+    expect(String((refused as Error).message)).toMatch(/records 16-23/);
+    expect(fs.vol.view(0).attrList).toBeUndefined();
+    // the same operation again: refused, and not a byte of the volume changes
+    const snapshot = dev.bytes.slice();
+    expect(() => fs.writeFile(`/many/f${i - 1}`, enc('again'))).toThrow(NoSpaceError);
+    expect(Buffer.from(dev.bytes).equals(Buffer.from(snapshot))).toBe(true);
+    expect(fs.tryStat(`/many/f${i - 1}`)).toBeUndefined();
+    // a freed record is reused without growing $MFT
+    fs.unlink('/many/f0');
+    fs.writeFile(`/many/f${i - 1}`, enc('fits'));
+    expect(Buffer.from(fs.readFile(`/many/f${i - 1}`)).toString()).toBe('fits');
+  }, 300_000);
+
+  // ntfs-3g makes this layout itself (the image is built on the spot: gzipped it is too big to keep)
+  (canMount ? it : it.skip)(`grows an $MFT that ntfs-3g spread over an attribute list${canMount ? '' : ' [skipped: needs root, /dev/fuse, ntfs-3g, faketime]'}`, () => {
+    execFileSync('bash', [fileURLToPath(new URL('./fixtures/scripts/make-ntfs-fixtures.sh', import.meta.url))], {
+      env: { ...process.env, ONLY: 'mftlist', OUT: tmp.dir }, stdio: 'ignore',
+    });
+    const img = join(tmp.dir, 'mftlist.img');
+    writeFileSync(img, readMaybeGz(join(tmp.dir, 'mftlist.img.gz')));
+    let { fs, close } = open(img);
+    // ntfs-3g's layout: the list in record 0, part of $DATA in another record
+    expect(fs.vol.view(0).attrList).toBeDefined();
+    const ntfs3gExt = mftDataRecords(fs).filter((n) => n !== 0);
+    expect(ntfs3gExt.length).toBeGreaterThan(0);
+    // what ntfs-3g wrote: every other 1 KiB file of the comb, and empty files
+    const model: Model = new Map([['comb', 'dir'], ['new', 'dir']]);
+    const comb = fs.readdir('/comb').map((e) => e.name);
+    expect(comb.length).toBeGreaterThan(500);
+    for (const name of comb) {
+      expect(name).toMatch(/^c\d*[13579]$/);
+      model.set(`comb/${name}`, new Uint8Array(1024).fill(0x5a));
+    }
+    const made = fs.readdir('/new').map((e) => e.name);
+    expect(made.length).toBeGreaterThan(500);
+    for (const name of made) model.set(`new/${name}`, new Uint8Array(0));
+    expectOwnReads(fs, model);
+    const runsBefore = fs.vol.mft.info.runs.length;
+    fs.mkdir('/more');
+    model.set('more', 'dir');
+    let n = 0;
+    const create = () => {
+      const v = enc(`more ${n}`);
+      fs.writeFile(`/more/m${n}`, v);
+      model.set(`more/m${n}`, v);
+      n++;
+    };
+    expect(growMftBy(fs, 2, create)).toBe(2);
+    expect(fs.vol.mft.info.runs.length).toBeGreaterThan(runsBefore);
+    // ntfs-3g's extension records still hold their extents; new extents went to 16..23
+    const now = mftDataRecords(fs);
+    for (const x of ntfs3gExt) expect(now).toContain(x);
+    for (const x of now) expect(x === 0 || ntfs3gExt.includes(x) || (x >= 16 && x < 24), `extension record ${x}`).toBe(true);
+    for (let i = 0; i < made.length; i += 9) {
+      fs.unlink(`/new/${made[i]}`);
+      model.delete(`new/${made[i]}`);
+    }
+    for (let i = 0; i < n; i += 5) {
+      fs.rename(`/more/m${i}`, `/new/renamed m${i}`);
+      model.set(`new/renamed m${i}`, model.get(`more/m${i}`)!);
+      model.delete(`more/m${i}`);
+    }
+    expectOwnReads(fs, model);
+    close();
+    ({ fs, close } = open(img));
     expectOwnReads(fs, model);
     close();
     expectOracles(img, model, 100);

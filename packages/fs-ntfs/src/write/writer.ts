@@ -150,6 +150,7 @@ export class NtfsWriter {
     this.dirAlloc.clear();
     this.stagedExt.clear();
     this.stagedData.clear();
+    this.stagedInit = [];
     this.created.clear();
     this.loaded = false;
   }
@@ -177,6 +178,11 @@ export class NtfsWriter {
       this.growMft();
       n = this.mftBmp.allocate(1, FIRST_FREE_RECORD, FIRST_FREE_RECORD)[0]!.start;
     }
+    return this.initRecord(n, flags);
+  }
+
+  /** Stage record `n` (already marked in the MFT bitmap) as a fresh, in-use, empty record. */
+  private initRecord(n: number, flags: number): RecordEditor {
     let seq = 1;
     let usn = 1;
     if (n < this.vol.recordCount) {
@@ -205,36 +211,32 @@ export class NtfsWriter {
     this.freeRecordsLater.push(n);
   }
 
+  /**
+   * Grow $MFT by MFT_GROW_RECORDS records (at least a cluster): new clusters are appended to its
+   * runlist, $MFT:$BITMAP is made to cover the new records and they are formatted as free FILE
+   * records. The longer runlist is laid out by placeMftData(): in record 0 alone while it fits,
+   * else spread over extension records 16..23 under an $ATTRIBUTE_LIST.
+   */
   private growMft(): void {
-    const rec0 = this.rec(0);
-    const data = rec0.find(AttrType.Data);
-    if (!data || blobIsResident(data) || rec0.find(AttrType.AttributeList)) {
-      throw new UnsupportedError(NtfsCode.Unsupported, '$MFT is full and its $DATA is spread over an attribute list; growing it is not supported', {});
+    const exts = this.mftDataExtents();
+    const first = exts[0];
+    if (!first || first.recN !== 0 || first.st.lowestVcn !== 0) {
+      throw new FormatError(NtfsCode.BadAttributeList, '$MFT record 0 does not hold the first extent of $MFT:$DATA', {});
     }
-    const st = blobNr(data, this.vol.clusterCount);
+    const oldRuns = exts.flatMap((e) => e.st.runs);
+    const vcnStart = Math.ceil(first.st.allocatedSize / this.cs);
+    const mapped = oldRuns.length ? oldRuns[oldRuns.length - 1]!.vcn + oldRuns[oldRuns.length - 1]!.length : 0;
+    if (mapped !== vcnStart) {
+      throw new FormatError(NtfsCode.BadRunlist, `$MFT:$DATA maps ${mapped} clusters but its allocated size is ${vcnStart} clusters`, {});
+    }
     const addBytes = Math.max(MFT_GROW_RECORDS * this.recordSize, this.cs);
     const addClusters = Math.ceil(addBytes / this.cs);
-    const lastRun = st.runs[st.runs.length - 1]!;
-    const got = this.clusters.allocate(addClusters, lastRun.lcn + lastRun.length);
-    let vcn = Math.ceil(st.allocatedSize / this.cs);
-    const newRuns = [...st.runs];
-    for (const g of got) {
-      newRuns.push({ vcn, lcn: g.start, length: g.length });
-      vcn += g.length;
-    }
-    const newSize = vcn * this.cs;
+    const lastRun = oldRuns[oldRuns.length - 1]!;
+    const newRuns = [...oldRuns, ...this.allocRuns(addClusters, vcnStart, lastRun.lcn + lastRun.length)];
+    const newSize = (vcnStart + addClusters) * this.cs;
     const oldRecords = this.mftRecords;
     const newRecords = Math.floor(newSize / this.recordSize);
-    rec0.replace(data, nonResidentAttr(AttrType.Data, '', { runs: newRuns, lowestVcn: 0, highestVcn: vcn - 1, allocatedSize: newSize, dataSize: newSize, initializedSize: newSize, flags: st.flags }));
-    if (!rec0.fits()) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for another run', {});
-    this.mftRuns = newRuns;
-    this.mftRecords = newRecords;
-    // format the new records as free (not in use) so readers and chkdsk see valid FILE records
-    for (let n = oldRecords; n < newRecords; n++) {
-      const r = RecordEditor.fresh(n, this.recordSize, 0, 0);
-      this.writeMftRecord(n, r.encode());
-    }
-    // the MFT bitmap must cover the new records
+    // the MFT bitmap must cover the new records (its runlist may grow in record 0 first)
     const needBytes = Math.ceil(newRecords / 64) * 8;
     if (needBytes > this.mftBmp.bytes.length) {
       const nb = new Uint8Array(needBytes);
@@ -245,18 +247,146 @@ export class NtfsWriter {
     this.mftBmp.dirtyLo = 0;
     this.mftBmp.dirtyHi = this.mftBmp.bytes.length - 1;
     this.placeMftBitmap();
+    this.placeMftData({ runs: newRuns, allocatedSize: newSize, dataSize: newSize, initializedSize: newSize, flags: first.st.flags, compressionUnit: 0 });
+    this.mftRuns = newRuns;
+    this.mftRecords = newRecords;
+    // format the new records as free (not in use) so readers and chkdsk see valid FILE records
+    // (at commit, before any record is written: records allocated from them overwrite them)
+    const runs = newRuns;
+    this.stagedInit.push(() => {
+      for (let n = oldRecords; n < newRecords; n++) {
+        const r = RecordEditor.fresh(n, this.recordSize, 0, 0);
+        this.writeRuns(runs, n * this.recordSize, protectForWrite(r.encode()));
+      }
+    });
   }
 
-  /** Make $MFT:$BITMAP's attribute match the in-memory bitmap's size. */
+  /** Extents of $MFT:$DATA as this operation has them, in VCN order, with the record holding each. */
+  private mftDataExtents(): { recN: number; blob: AttrBlob; st: ReturnType<typeof blobNr> }[] {
+    const out: { recN: number; blob: AttrBlob; st: ReturnType<typeof blobNr> }[] = [];
+    for (const x of this.recordsOf(SystemFile.Mft)) {
+      for (const b of this.rec(x).attrs) {
+        if (b.type !== AttrType.Data || b.name !== '') continue;
+        if (blobIsResident(b)) throw new FormatError(NtfsCode.MissingSystemFile, '$MFT has a resident $DATA', {});
+        out.push({ recN: x, blob: b, st: blobNr(b, this.vol.clusterCount) });
+      }
+    }
+    return out.sort((a, b) => a.st.lowestVcn - b.st.lowestVcn);
+  }
+
+  /** $MFT:$BITMAP and the record holding it (record 0, or an extension record of $MFT). */
+  private mftBitmapBlob(): { rec: RecordEditor; blob: AttrBlob } {
+    for (const x of this.recordsOf(SystemFile.Mft)) {
+      const rec = this.rec(x);
+      const blob = rec.find(AttrType.Bitmap);
+      if (blob) return { rec, blob };
+    }
+    throw new FormatError(NtfsCode.MissingSystemFile, '$MFT has no $BITMAP', {});
+  }
+
+  /**
+   * Lay out $MFT:$DATA's runlist anew. The extent starting at VCN 0 stays in record 0 (a reader
+   * finds $MFT through it); when the whole runlist does not fit there, record 0 keeps as many
+   * runs as leave room for the $ATTRIBUTE_LIST and the rest go, in VCN order, to $MFT's own
+   * extension records: those it has, then free ones among records 16..23, which lie in the part of
+   * $MFT that record 0 maps. @throws NoSpaceError when 16..23 are all taken
+   */
+  private placeMftData(s: NrState): void {
+    const base = this.rec(SystemFile.Mft);
+    const ext = this.recordsOf(SystemFile.Mft).slice(1);
+    const isData = (b: AttrBlob) => b.type === AttrType.Data && b.name === '';
+    // instance numbers of the extents taken out, given again to the extents put back in the same
+    // record (a record's next-instance counter must not run round onto its other attributes)
+    const instances = new Map<number, number[]>();
+    const dropAll = () => {
+      for (const x of [SystemFile.Mft, ...ext]) {
+        const r = this.rec(x);
+        for (const b of r.attrs.filter(isData)) {
+          r.remove(b);
+          const q = instances.get(x) ?? [];
+          q.push(new ByteView(b.bytes).u16(ATTR.instance));
+          instances.set(x, q);
+        }
+      }
+    };
+    dropAll();
+    if (ext.length === 0 && !base.find(AttrType.AttributeList)) {
+      // no attribute list yet: one extent in record 0 while it fits
+      const whole = nonResidentAttr(AttrType.Data, '', {
+        runs: s.runs, lowestVcn: 0, highestVcn: Math.ceil(s.allocatedSize / this.cs) - 1,
+        allocatedSize: s.allocatedSize, dataSize: s.dataSize, initializedSize: s.initializedSize, flags: s.flags,
+      });
+      base.add(whole, instances.get(SystemFile.Mft)?.[0]);
+      if (base.fits()) return;
+      base.remove(whole);
+    }
+    // Room record 0 gives up for the $ATTRIBUTE_LIST: raised until the list (which names every
+    // extent placed) fits beside record 0's extent.
+    let reserve = 0;
+    for (let attempt = 0; ; attempt++) {
+      const records = [base, ...ext.map((x) => this.rec(x))];
+      let k = 0;
+      this.fillExtents(AttrType.Data, '', s, (minimum) => {
+        for (; k < records.length; k++) {
+          const r = records[k]!;
+          const room = r.free() - (r === base ? reserve : 0);
+          if (room >= minimum) return { rec: records[k++]!, room, instance: instances.get(r.recordNumber)?.shift() };
+        }
+        const er = this.newMftExtension();
+        ext.push(er.recordNumber);
+        records.push(er);
+        k = records.length;
+        return { rec: er, room: er.free() };
+      });
+      const old = base.find(AttrType.AttributeList);
+      const need = residentAttr(AttrType.AttributeList, '', this.attrListValue(SystemFile.Mft, ext)).bytes.length - (old ? old.bytes.length : 0);
+      if (base.free() >= need) break;
+      if (attempt > 64) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for its attribute list', {});
+      reserve += need - base.free();
+      dropAll();
+    }
+    const firstExt = base.find(AttrType.Data);
+    if (!firstExt) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for the first extent of $MFT:$DATA', {});
+    // a reader loads each extension record through the extents before it: check that order works
+    let mapped = (blobNr(firstExt, this.vol.clusterCount).highestVcn + 1) * this.cs;
+    const later = ext.flatMap((x) => this.rec(x).attrs.filter(isData).map((b) => ({ x, st: blobNr(b, this.vol.clusterCount) })))
+      .sort((a, b) => a.st.lowestVcn - b.st.lowestVcn);
+    for (const e of later) {
+      if ((e.x + 1) * this.recordSize > mapped) {
+        throw new UnsupportedError(NtfsCode.Unsupported, `$MFT extension record ${e.x} would lie outside the part of $MFT mapped before it`, { record: e.x });
+      }
+      mapped = (e.st.highestVcn + 1) * this.cs;
+    }
+    for (const x of ext) if (this.rec(x).attrs.length === 0) this.freeRecord(x);
+    this.rebuildAttrList(SystemFile.Mft, ext);
+    if (!base.fits()) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0: attributes do not fit', {});
+  }
+
+  /**
+   * A new extension record for $MFT itself, from records 16..23: they are mapped by record 0's
+   * extent, so a reader can load them before the rest of $MFT is known, and ordinary allocations
+   * never take them (FIRST_FREE_RECORD). @throws NoSpaceError when all eight are in use
+   */
+  private newMftExtension(): RecordEditor {
+    for (let n = SystemFile.FirstUser; n < FIRST_FREE_RECORD; n++) {
+      if (this.mftBmp.get(n) || this.records.has(n)) continue;
+      this.mftBmp.set(n, 1);
+      const er = this.initRecord(n, 0);
+      er.setBase(makeRef(SystemFile.Mft, this.rec(SystemFile.Mft).sequence));
+      return er;
+    }
+    throw new NoSpaceError(NtfsCode.NoSpace, `$MFT's runlist needs another extension record and records ${SystemFile.FirstUser}-${FIRST_FREE_RECORD - 1}, reserved for them, are all in use`, {});
+  }
+
+  /** Make $MFT:$BITMAP's attribute match the in-memory bitmap's size (the caller checks its record still fits). */
   private placeMftBitmap(): void {
-    const rec0 = this.rec(0);
-    const b = rec0.find(AttrType.Bitmap)!;
+    const { rec, blob: b } = this.mftBitmapBlob();
     const size = this.mftBmp.bytes.length;
     if (blobIsResident(b)) {
-      rec0.replace(b, residentAttr(AttrType.Bitmap, '', this.mftBmp.bytes));
-      if (!rec0.fits()) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for its bitmap', {});
+      rec.replace(b, residentAttr(AttrType.Bitmap, '', this.mftBmp.bytes));
       return;
     }
+    if (!isWholeExtent(b, this.cs)) throw new UnsupportedError(NtfsCode.Unsupported, '$MFT:$BITMAP is spread over several extents; growing it is not supported', {});
     const st = blobNr(b, this.vol.clusterCount);
     const runs = [...st.runs];
     let alloc = st.allocatedSize;
@@ -267,13 +397,13 @@ export class NtfsWriter {
       for (const g of this.clusters.allocate(need, last.lcn + last.length)) {
         runs.push({ vcn, lcn: g.start, length: g.length });
         vcn += g.length;
-        // zero the new clusters so the bitmap tail reads as free
-        this.writeDevice(g.start * this.cs, new Uint8Array(g.length * this.cs));
+        // zero the new clusters so the bitmap tail reads as free (at commit, before the bitmap)
+        this.stagedInit.push(() => this.writeDevice(g.start * this.cs, new Uint8Array(g.length * this.cs)));
       }
       alloc = vcn * this.cs;
     }
-    rec0.replace(b, nonResidentAttr(AttrType.Bitmap, '', { runs, lowestVcn: 0, highestVcn: alloc / this.cs - 1, allocatedSize: alloc, dataSize: size, initializedSize: size }));
-    if (!rec0.fits()) throw new NoSpaceError(NtfsCode.NoSpace, '$MFT record 0 has no room for its bitmap runs', {});
+    rec.replace(b, nonResidentAttr(AttrType.Bitmap, '', { runs, lowestVcn: 0, highestVcn: alloc / this.cs - 1, allocatedSize: alloc, dataSize: size, initializedSize: size }));
+    if (rec.recordNumber !== SystemFile.Mft && !rec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `$MFT extension record ${rec.recordNumber} has no room for the bitmap's runs`, {});
   }
 
   // ---- clusters and raw writes ------------------------------------------------------------------
@@ -419,7 +549,7 @@ export class NtfsWriter {
           const got = self.allocRuns(clusters, vcn, last ? last.lcn + last.length : 0);
           // zero the new clusters: block slots not used yet must not hold stale data
           // (sleuthkit parses every slot of the allocation)
-          for (const g of got) self.writeDevice(g.lcn * self.cs, new Uint8Array(g.length * self.cs));
+          for (const g of got) self.stagedInit.push(() => self.writeDevice(g.lcn * self.cs, new Uint8Array(g.length * self.cs)));
           alloc!.runs.push(...got);
           alloc!.allocated = (vcn + clusters) * self.cs;
         }
@@ -488,6 +618,13 @@ export class NtfsWriter {
     };
     return { ed, finish };
   }
+
+  /**
+   * Writes that initialise clusters allocated in this operation ($MFT's new records, a grown
+   * $MFT:$BITMAP, a non-resident attribute list, a directory's new index clusters), done first at
+   * commit: nothing is written before the commit, even to free clusters.
+   */
+  private stagedInit: (() => void)[] = [];
 
   /** Writes into clusters a file already owns, held until commit (keyed so a later edit replaces them). */
   private stagedData = new Map<string, () => void>();
@@ -590,6 +727,8 @@ export class NtfsWriter {
     if (!this.loaded) return { records: [], dirs: [] };
     for (const r of this.freeLater) this.clusters.clear(r.lcn, r.length);
     for (const n of this.freeRecordsLater) this.mftBmp.clear(n, 1);
+    // 0. contents of clusters allocated in this operation (not referenced until the records are written)
+    for (const init of this.stagedInit) init();
     // 1. $Bitmap
     if (this.clusters.dirtyHi >= 0) {
       const bmInfo = this.vol.streamInfo(this.vol.view(SystemFile.Bitmap), AttrType.Data)!;
@@ -600,10 +739,10 @@ export class NtfsWriter {
     }
     // 2. MFT bitmap
     if (this.mftBmp.dirtyHi >= 0) {
-      const rec0 = this.rec(0);
-      const b = rec0.find(AttrType.Bitmap)!;
-      if (blobIsResident(b)) rec0.replace(b, residentAttr(AttrType.Bitmap, '', this.mftBmp.bytes));
-      else this.writeRuns(blobNr(b, this.vol.clusterCount).runs, 0, this.mftBmp.bytes);
+      const { rec, blob: b } = this.mftBitmapBlob();
+      if (blobIsResident(b)) rec.replace(b, residentAttr(AttrType.Bitmap, '', this.mftBmp.bytes));
+      else if (isWholeExtent(b, this.cs)) this.writeRuns(blobNr(b, this.vol.clusterCount).runs, 0, this.mftBmp.bytes);
+      else this.writeRuns(this.vol.streamInfo(this.vol.view(SystemFile.Mft), AttrType.Bitmap)!.runs, 0, this.mftBmp.bytes);
     }
     // 3. index blocks
     for (const bw of this.blocks.values()) {
@@ -625,6 +764,7 @@ export class NtfsWriter {
     this.dirAlloc.clear();
     this.stagedExt.clear();
     this.stagedData.clear();
+    this.stagedInit = [];
     this.clusters.dirtyLo = Infinity;
     this.clusters.dirtyHi = -1;
     this.mftBmp.dirtyLo = Infinity;
@@ -701,7 +841,12 @@ export class NtfsWriter {
       base.add(whole);
       if (!base.fits()) {
         base.remove(whole);
-        this.placeInExtensions(baseN, type, name, s, extRecords);
+        // an attribute list entry costs ~32 bytes in the base; the list itself goes in the base as resident
+        this.fillExtents(type, name, s, () => {
+          const er = this.newExtension(baseN);
+          extRecords.add(er.recordNumber);
+          return { rec: er, room: er.free() };
+        });
       }
     }
     // empty extension records go; the list is rebuilt from what is left
@@ -782,28 +927,30 @@ export class NtfsWriter {
    */
   private stagedExt = new Map<number, Set<number>>();
 
-  private placeInExtensions(baseN: number, type: number, name: string, s: NrState, extRecords: Set<number>): void {
-    // an attribute list entry costs ~32 bytes in the base; the list itself goes in the base as resident
-    let i = 0;
+  /**
+   * Spread a non-resident value over extents in VCN order: each record `next` hands out (asked for
+   * at least `minimum` bytes of room, enough for one run) takes as many runs as its `room` holds.
+   * The extent at VCN 0 carries the sizes, the others zero, as NTFS keeps them.
+   */
+  private fillExtents(type: number, name: string, s: NrState, next: (minimum: number) => { rec: RecordEditor; room: number; instance?: number }): void {
     const runs = s.runs;
     const vcnEnd = Math.ceil(s.allocatedSize / this.cs);
-    while (i < runs.length || i === 0) {
-      const er = this.newExtension(baseN);
-      extRecords.add(er.recordNumber);
-      const room = er.free() - 8;
+    const margin = 8;
+    let i = 0;
+    do {
+      const { rec, room, instance } = next(nonResidentSize(name, runs.slice(i, i + 1)) + margin);
       let j = i + 1;
-      while (j < runs.length && nonResidentSize(name, runs.slice(i, j + 1)) <= room) j++;
+      while (j < runs.length && nonResidentSize(name, runs.slice(i, j + 1)) + margin <= room) j++;
       const part = runs.slice(i, j);
       const lowest = part[0]?.vcn ?? 0;
       const highest = j < runs.length ? runs[j]!.vcn - 1 : vcnEnd - 1;
       const first = i === 0;
-      er.add(nonResidentAttr(type, name, {
+      rec.add(nonResidentAttr(type, name, {
         runs: part, lowestVcn: lowest, highestVcn: highest, allocatedSize: first ? s.allocatedSize : 0, dataSize: first ? s.dataSize : 0,
         initializedSize: first ? s.initializedSize : 0, flags: s.flags & AttrFlags.Sparse,
-      }));
+      }), instance);
       i = j;
-      if (runs.length === 0) break;
-    }
+    } while (i < runs.length);
   }
 
   /** Rebuild $ATTRIBUTE_LIST from the base record and its extension records. */
@@ -812,6 +959,26 @@ export class NtfsWriter {
     // the extension records still holding something; remembered for later placements in this operation
     const ext = candidates.filter((x) => this.rec(x).attrs.length > 0);
     this.stagedExt.set(baseN, new Set(ext));
+    const list = this.attrListValue(baseN, ext);
+    const old = base.find(AttrType.AttributeList);
+    if (old && !blobIsResident(old)) this.freeRuns(blobNr(old, this.vol.clusterCount).runs);
+    const blob = residentAttr(AttrType.AttributeList, '', list);
+    if (old) base.replace(old, blob);
+    else base.add(blob);
+    if (base.fits()) return;
+    // A long list (a file with many names or extents) lives in clusters of its own, as ntfs-3g
+    // and Windows keep it.
+    const clusters = Math.ceil(list.length / this.cs);
+    const runs = this.allocRuns(clusters, 0);
+    const padded = new Uint8Array(clusters * this.cs);
+    padded.set(list);
+    this.stagedInit.push(() => this.writeRuns(runs, 0, padded));
+    const size = clusters * this.cs;
+    base.replace(blob, nonResidentAttr(AttrType.AttributeList, '', { runs, lowestVcn: 0, highestVcn: clusters - 1, allocatedSize: size, dataSize: list.length, initializedSize: list.length }));
+  }
+
+  /** The $ATTRIBUTE_LIST value naming every attribute of the base record and of `ext` (its extension records). */
+  private attrListValue(baseN: number, ext: readonly number[]): Uint8Array {
     const entries: { type: number; name: string; lowestVcn: number; ref: bigint; instance: number }[] = [];
     const collect = (n: number, r: RecordEditor) => {
       for (const a of r.attrs) {
@@ -820,7 +987,7 @@ export class NtfsWriter {
         entries.push({ type: a.type, name: a.name, lowestVcn: blobIsResident(a) ? 0 : v.u64n(ATTR.lowestVcn), ref: makeRef(n, r.sequence), instance: v.u16(ATTR.instance) });
       }
     };
-    collect(baseN, base);
+    collect(baseN, this.rec(baseN));
     for (const x of ext) collect(x, this.rec(x));
     entries.sort((a, b) => a.type - b.type || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || a.lowestVcn - b.lowestVcn);
     const parts: Uint8Array[] = [];
@@ -838,21 +1005,7 @@ export class NtfsWriter {
       list.set(p, o);
       o += p.length;
     }
-    const old = base.find(AttrType.AttributeList);
-    if (old && !blobIsResident(old)) this.freeRuns(blobNr(old, this.vol.clusterCount).runs);
-    const blob = residentAttr(AttrType.AttributeList, '', list);
-    if (old) base.replace(old, blob);
-    else base.add(blob);
-    if (base.fits()) return;
-    // A long list (a file with many names or extents) lives in clusters of its own, as ntfs-3g
-    // and Windows keep it.
-    const clusters = Math.ceil(list.length / this.cs);
-    const runs = this.allocRuns(clusters, 0);
-    const padded = new Uint8Array(clusters * this.cs);
-    padded.set(list);
-    this.writeRuns(runs, 0, padded);
-    const size = clusters * this.cs;
-    base.replace(blob, nonResidentAttr(AttrType.AttributeList, '', { runs, lowestVcn: 0, highestVcn: clusters - 1, allocatedSize: size, dataSize: list.length, initializedSize: list.length }));
+    return list;
   }
 
   /** Free every cluster of every non-resident attribute of a file, and its extension records. */
