@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect } from 'vitest';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
-import { FileDevice, NoSpaceError, ExistsError, UsageError } from '@guestkit/disk';
+import { FileDevice, NoSpaceError, ExistsError, UsageError, IoError } from '@guestkit/disk';
 import { openFat, FatCode, windowsShortNameChecksum } from '@guestkit/fs-fat';
 import { tempDir } from './support/shared.js';
 import { itWithTools } from './support/tools.js';
@@ -93,6 +93,32 @@ for (const v of VOLUMES) {
       d2.set(d.subarray(0, 2 * cs + 1));
       h.close();
       model.set('/d.bin', { type: 'file', data: d2 });
+      done();
+      verifyImage(img, model, tmp, v.name);
+    });
+
+    itWithTools(TOOLS, 'writes from a source in blocks; a source that fails part-way leaves the old file as it was', () => {
+      const img = fresh(v);
+      const model: Model = new Map();
+      const { fs, done } = openRw(img);
+      const cs = fs.geometry.clusterSize;
+      const source = (data: Uint8Array, failAt = Infinity) => ({
+        size: data.length,
+        read(offset: number, dst: Uint8Array) {
+          if (offset + dst.length > failAt) throw new IoError('IO_EIO', 'source: read error');
+          dst.set(data.subarray(offset, offset + dst.length));
+        },
+      });
+      const big = bytes(Math.min(3 << 20, fs.statfs().freeBlocks * cs / 3), 11);
+      fs.writeFileFrom('/new.bin', source(big));
+      const old = bytes(4 * cs + 7, 12);
+      fs.writeFile('/keep.bin', old);
+      expect(() => fs.writeFileFrom('/keep.bin', source(big, big.length >> 1))).toThrow(IoError);
+      expect(() => fs.writeFileFrom('/fresh.bin', source(big, big.length >> 1))).toThrow(IoError);
+      expect(fs.tryStat('/fresh.bin')).toBeUndefined();
+      expect(Buffer.from(fs.readFile('/keep.bin')).equals(Buffer.from(old))).toBe(true);
+      model.set('/new.bin', { type: 'file', data: big });
+      model.set('/keep.bin', { type: 'file', data: old });
       done();
       verifyImage(img, model, tmp, v.name);
     });

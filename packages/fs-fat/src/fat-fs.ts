@@ -3,7 +3,7 @@ import {
   ReadOnlyError, UnsafeStateError, UsageError, hex, nullLogger, type Logger,
 } from '@guestkit/disk/binary';
 import {
-  splitPath, type BlockDevice, type DirEntry, type FileHandle, type FileSystem, type OpenOptions, type Stat, type StatFs,
+  splitPath, type BlockDevice, type ByteSource, type DirEntry, type FileHandle, type FileSystem, type OpenOptions, type Stat, type StatFs,
 } from '@guestkit/disk';
 import { getCodepage, type Codepage } from './codepage.js';
 import { buildEntrySlots, DirState, type DirRecord } from './directory.js';
@@ -21,6 +21,11 @@ import { upcase } from './upcase.js';
 export const MAX_DIR_BYTES = 65536 * DIR.SIZE;
 /** Largest FAT file: DIR_FileSize is 32 bits. */
 export const MAX_FILE_SIZE = 0xffffffff;
+
+/** Block size of copies from a ByteSource (small enough to stay in the CPU cache between read and write). */
+const COPY_CHUNK = 1 << 20;
+
+const sizeOf = (data: Uint8Array | ByteSource): number => (data instanceof Uint8Array ? data.length : data.size);
 /** Deepest directory nesting a walk follows (paths beyond this are refused, not followed). */
 export const MAX_WALK_DEPTH = 1024;
 /** readFile default limit (FileSystem contract). */
@@ -806,8 +811,22 @@ export class FatFileSystem implements FileSystem {
   }
 
   writeFile(path: string, data: Uint8Array): void {
+    this.put(path, data);
+  }
+
+  /**
+   * Create or replace a file from a positional source, read in 1 MiB blocks: a new cluster chain
+   * is written first, then the entry switched to it and the old chain freed, so a failure (a read
+   * error, no space) leaves the old file as it was.
+   */
+  writeFileFrom(path: string, src: ByteSource): void {
+    this.put(path, src);
+  }
+
+  private put(path: string, data: Uint8Array | ByteSource): void {
     this.op(() => {
-      if (data.length > MAX_FILE_SIZE) throw this.tooLarge(path, data.length);
+      const size = sizeOf(data);
+      if (size > MAX_FILE_SIZE) throw this.tooLarge(path, size);
       const loc = this.locate(path);
       if (loc.parent === undefined || loc.record?.isDir) throw new UsageError(FatCode.IsADirectory, `${path}: is a directory`, { path });
       if (loc.record) {
@@ -824,20 +843,35 @@ export class FatFileSystem implements FileSystem {
     });
   }
 
+  /** Write a whole file's contents from offset 0 of `runs` (in blocks when it comes from a source). */
+  private writeContents(runs: Run[], data: Uint8Array | ByteSource): void {
+    if (data instanceof Uint8Array) {
+      this.writeRuns(runs, undefined, 0, data);
+      return;
+    }
+    const buf = new Uint8Array(Math.min(data.size, COPY_CHUNK));
+    for (let off = 0; off < data.size; off += buf.length) {
+      const part = buf.subarray(0, Math.min(buf.length, data.size - off));
+      data.read(off, part);
+      this.writeRuns(runs, undefined, off, part);
+    }
+  }
+
   private tooLarge(path: string, size: number): LimitError {
     return new LimitError(FatCode.FileTooLarge, `${path}: ${size} bytes is over the FAT file size limit of ${MAX_FILE_SIZE} bytes`, { path, size });
   }
 
-  private createFile(dir: DirState, rawName: string, data: Uint8Array): DirRecord {
+  private createFile(dir: DirState, rawName: string, data: Uint8Array | ByteSource): DirRecord {
     const name = normalizeLongName(rawName);
     if (findName(dir, name)) throw new ExistsError(FatCode.Exists, `${name}: already exists`, { name });
     const plan = this.plan(dir, name);
-    const clusters = this.allocateFor(data.length);
+    const size = sizeOf(data);
+    const clusters = this.allocateFor(size);
     const runs = toRuns(clusters);
-    this.writeRuns(runs, undefined, 0, data);
+    this.writeContents(runs, data);
     this.fat.writeBack();
     try {
-      return this.addEntry(dir, plan.needsLfn ? name : undefined, this.newShort(plan, ATTR.ARCHIVE, clusters[0] ?? 0, data.length));
+      return this.addEntry(dir, plan.needsLfn ? name : undefined, this.newShort(plan, ATTR.ARCHIVE, clusters[0] ?? 0, size));
     } catch (e) {
       this.fat.free(runs);
       this.fat.writeBack();
@@ -846,29 +880,38 @@ export class FatFileSystem implements FileSystem {
   }
 
   /** writeFile on an existing file: new chain first, switch the entry, then free the old chain. */
-  private replaceContents(st: FileState, data: Uint8Array): void {
+  private replaceContents(st: FileState, data: Uint8Array | ByteSource): void {
     const old = this.loadRuns(st);
+    const size = sizeOf(data);
     let clusters: number[];
     try {
-      clusters = this.allocateFor(data.length);
+      clusters = this.allocateFor(size);
     } catch (e) {
       if (!(e instanceof NoSpaceError)) throw e;
       // Not enough room for old and new side by side: rewrite in place.
       this.truncateState(st, 0);
-      this.writeState(st, 0, data);
+      if (data instanceof Uint8Array) this.writeState(st, 0, data);
+      else {
+        const buf = new Uint8Array(Math.min(size, COPY_CHUNK));
+        for (let off = 0; off < size; off += buf.length) {
+          const part = buf.subarray(0, Math.min(buf.length, size - off));
+          data.read(off, part);
+          this.writeState(st, off, part);
+        }
+      }
       return;
     }
     const runs = toRuns(clusters);
-    this.writeRuns(runs, undefined, 0, data);
+    this.writeContents(runs, data);
     this.fat.writeBack();
     const { dir, rec } = this.recordAt(st);
     const t = this.now();
     this.updateEntry(dir, rec, {
-      firstCluster: clusters[0] ?? 0, fileSize: data.length, wrtDate: t.date, wrtTime: t.time, lstAccDate: t.date, attr: rec.short.attr | ATTR.ARCHIVE,
+      firstCluster: clusters[0] ?? 0, fileSize: size, wrtDate: t.date, wrtTime: t.time, lstAccDate: t.date, attr: rec.short.attr | ATTR.ARCHIVE,
     });
     st.first = clusters[0] ?? 0;
-    st.size = data.length;
-    st.valid = data.length;
+    st.size = size;
+    st.valid = size;
     this.setRuns(st, runs);
     this.fat.free(old);
     this.fat.writeBack();
