@@ -3,7 +3,7 @@ import {
   ReadOnlyError, UnsafeStateError, UsageError, hex, nullLogger, type Logger,
 } from '@guestkit/disk/binary';
 import {
-  splitPath, type BlockDevice, type ByteSource, type DirEntry, type FileHandle, type FileSystem, type OpenOptions, type Stat, type StatFs,
+  forEachBlock, splitPath, type BlockDevice, type ByteSource, type DirEntry, type FileHandle, type FileSystem, type OpenOptions, type Stat, type StatFs,
 } from '@guestkit/disk';
 import { getCodepage, type Codepage } from './codepage.js';
 import { buildEntrySlots, DirState, type DirRecord } from './directory.js';
@@ -21,9 +21,6 @@ import { upcase } from './upcase.js';
 export const MAX_DIR_BYTES = 65536 * DIR.SIZE;
 /** Largest FAT file: DIR_FileSize is 32 bits. */
 export const MAX_FILE_SIZE = 0xffffffff;
-
-/** Block size of copies from a ByteSource (small enough to stay in the CPU cache between read and write). */
-const COPY_CHUNK = 1 << 20;
 
 const sizeOf = (data: Uint8Array | ByteSource): number => (data instanceof Uint8Array ? data.length : data.size);
 /** Deepest directory nesting a walk follows (paths beyond this are refused, not followed). */
@@ -845,16 +842,7 @@ export class FatFileSystem implements FileSystem {
 
   /** Write a whole file's contents from offset 0 of `runs` (in blocks when it comes from a source). */
   private writeContents(runs: Run[], data: Uint8Array | ByteSource): void {
-    if (data instanceof Uint8Array) {
-      this.writeRuns(runs, undefined, 0, data);
-      return;
-    }
-    const buf = new Uint8Array(Math.min(data.size, COPY_CHUNK));
-    for (let off = 0; off < data.size; off += buf.length) {
-      const part = buf.subarray(0, Math.min(buf.length, data.size - off));
-      data.read(off, part);
-      this.writeRuns(runs, undefined, off, part);
-    }
+    forEachBlock(data, (off, block) => this.writeRuns(runs, undefined, off, block));
   }
 
   private tooLarge(path: string, size: number): LimitError {
@@ -890,15 +878,7 @@ export class FatFileSystem implements FileSystem {
       if (!(e instanceof NoSpaceError)) throw e;
       // Not enough room for old and new side by side: rewrite in place.
       this.truncateState(st, 0);
-      if (data instanceof Uint8Array) this.writeState(st, 0, data);
-      else {
-        const buf = new Uint8Array(Math.min(size, COPY_CHUNK));
-        for (let off = 0; off < size; off += buf.length) {
-          const part = buf.subarray(0, Math.min(buf.length, size - off));
-          data.read(off, part);
-          this.writeState(st, off, part);
-        }
-      }
+      forEachBlock(data, (off, block) => this.writeState(st, off, block));
       return;
     }
     const runs = toRuns(clusters);

@@ -1,5 +1,5 @@
 import * as fs from 'node:fs';
-import { CommonCode, IoError, ioError, type ByteSource, type FileSystem } from '@guestkit/disk';
+import { FileDevice, forEachBlock, ioError, type ByteSource, type FileSystem } from '@guestkit/disk';
 import { Progress } from '../progress.js';
 
 /**
@@ -56,57 +56,31 @@ export function uploadFrom(gfs: FileSystem, local: string, path: string, showPro
     gfs.writeFile(path, new Uint8Array(fs.readFileSync(0)));
     return;
   }
-  let fd: number;
-  let size: number;
-  try {
-    fd = fs.openSync(local, 'r');
-    size = fs.fstatSync(fd).size;
-  } catch (e) {
-    throw ioError(`upload: cannot read ${local}`, e);
-  }
+  const src = FileDevice.open(local); // IoError "cannot open LOCAL: ..." when it cannot be read
+  const size = src.size;
   const progress = new Progress(`upload ${path}`, size, showProgress);
   try {
-    const src = hostFileSource(fd, size, local, (end) => progress.update(end));
+    const source: ByteSource = {
+      size,
+      read(offset: number, dst: Uint8Array): void {
+        src.readAt(offset, dst);
+        progress.update(offset + dst.length);
+      },
+    };
     if (gfs.writeFileFrom) {
       // one filesystem operation (one NTFS transaction) instead of one per block
-      gfs.writeFileFrom(path, src);
+      gfs.writeFileFrom(path, source);
       return;
     }
     const h = gfs.open(path, { create: true, truncate: true });
     try {
       if (size > 0) h.truncate(size);
-      const buf = new Uint8Array(Math.min(CHUNK, Math.max(size, 1)));
-      for (let off = 0; off < size; off += buf.length) {
-        const view = buf.subarray(0, Math.min(buf.length, size - off));
-        src.read(off, view);
-        h.writeAt(off, view);
-      }
+      forEachBlock(source, (off, block) => h.writeAt(off, block), CHUNK);
     } finally {
       h.close();
     }
   } finally {
-    fs.closeSync(fd);
+    src.close();
     progress.done();
   }
-}
-
-/** A host file read by position; a file that shrinks under us is an I/O error, not a short copy. */
-function hostFileSource(fd: number, size: number, name: string, onRead: (end: number) => void): ByteSource {
-  return {
-    size,
-    read(offset: number, dst: Uint8Array): void {
-      let done = 0;
-      while (done < dst.length) {
-        let n: number;
-        try {
-          n = fs.readSync(fd, dst, done, dst.length - done, offset + done);
-        } catch (e) {
-          throw ioError(`upload: cannot read ${name}`, e);
-        }
-        if (n <= 0) throw new IoError(CommonCode.ShortIo, `upload: ${name} ended at ${offset + done} bytes, ${size} expected (did it change during the copy?)`);
-        done += n;
-      }
-      onRead(offset + dst.length);
-    },
-  };
 }

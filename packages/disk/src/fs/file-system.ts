@@ -85,6 +85,26 @@ export interface ByteSource {
   read(offset: number, dst: Uint8Array): void;
 }
 
+/** Block size for copies from a ByteSource: small enough that a block just read is still in the CPU cache when it is written. */
+export const COPY_BLOCK = 1 << 20;
+
+/**
+ * Hand `data` to `sink` from start to end: bytes in memory at once, a source in blocks of
+ * `blockSize` read into one reused buffer (so the block passed is only valid during the call).
+ */
+export function forEachBlock(data: Uint8Array | ByteSource, sink: (offset: number, block: Uint8Array) => void, blockSize = COPY_BLOCK): void {
+  if (data instanceof Uint8Array) {
+    sink(0, data);
+    return;
+  }
+  const buf = new Uint8Array(Math.min(data.size, blockSize));
+  for (let off = 0; off < data.size; off += buf.length) {
+    const block = buf.subarray(0, Math.min(buf.length, data.size - off));
+    data.read(off, block);
+    sink(off, block);
+  }
+}
+
 export interface OpenOptions {
   /** Open for writing (the filesystem must be writable). */
   write?: boolean;
