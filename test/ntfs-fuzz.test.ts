@@ -119,3 +119,64 @@ describe('NTFS mutation fuzzing (features.img)', () => {
     }, 300_000);
   }
 });
+
+/**
+ * The write side on mutated metadata: a volume whose MFT records (files, directories, reparse
+ * points, WOF and compressed files, $Extend/$Reparse) or /many's index blocks were mutated is
+ * opened writable (forced) and edited; every operation either works or throws a GuestError, and a
+ * failed operation does not break the next one.
+ */
+describe('NTFS write-path mutation fuzzing (features.img)', () => {
+  const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
+  const probe = openNtfs(new MemoryDevice(bytes, { readOnly: true }));
+  const t = targets(probe);
+  const rec = (p: string) => probe.stat(p).inode;
+  const extra = ['/$Extend/$Reparse', '/symlink-abs', '/junction', '/wof-xpress.txt', '/wof-lzx.dll', '/compressed/mixed.bin', '/links']
+    .map((p) => ({ offset: recordDeviceOffset(probe, rec(p)), length: probe.vol.recordSize }));
+  const regions = [...t.recRegions, ...extra, ...t.indexRegions];
+  const n = fuzzIterations(60);
+  const enc = (s: string) => new TextEncoder().encode(s);
+  const ops: [string, (fs: NtfsFileSystem) => void][] = [
+    ['create', (fs) => fs.writeFile('/fuzz-new.txt', enc('new file'))],
+    ['overwrite compressed', (fs) => fs.writeFile('/compressed/text.txt', enc('plain now'))],
+    ['patch WOF', (fs) => fs.open('/wof-xpress.txt', { write: true }).writeAt(2, enc('XY'))],
+    ['patch LZNT1', (fs) => fs.open('/compressed/mixed.bin', { write: true }).writeAt(5000, enc('patched'))],
+    ['truncate', (fs) => fs.open('/nonresident.bin', { write: true }).truncate(1000)],
+    ['unlink reparse point', (fs) => fs.unlink('/symlink-abs')],
+    ['rmdir junction', (fs) => fs.rmdir('/junction')],
+    ['unlink in many', (fs) => fs.unlink('/many/entry-00007.dat')],
+    ['rename', (fs) => fs.rename('/links/original.txt', '/moved.txt')],
+    ['mkdir', (fs) => fs.mkdir('/fuzz-dir')],
+  ];
+
+  it(`${n} mutated volumes edited: only GuestErrors`, () => {
+    const rng = new Rng(0x5eed04);
+    const codes = new Map<string, number>();
+    let done = 0;
+    for (let i = 0; i < n; i++) {
+      const r = rng.pick(regions);
+      const copy = bytes.slice();
+      copy.set(mutate(copy.subarray(r.offset, r.offset + r.length), rng), r.offset);
+      let fs: NtfsFileSystem;
+      try {
+        fs = openNtfs(new MemoryDevice(copy), { write: true, force: true });
+      } catch (e) {
+        if (!(e instanceof GuestError)) throw new Error(`iteration ${i}: open: ${(e as Error)?.stack ?? e}`);
+        codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+        continue;
+      }
+      for (const [what, op] of ops) {
+        try {
+          op(fs);
+          done++;
+        } catch (e) {
+          if (!(e instanceof GuestError)) throw new Error(`iteration ${i}: ${what}: ${(e as Error)?.stack ?? e}`);
+          codes.set(e.code, (codes.get(e.code) ?? 0) + 1);
+        }
+      }
+    }
+    expect(done).toBeGreaterThan(0);
+    expect(codes.size).toBeGreaterThan(0);
+    console.log(`write ops completed ${done}, errors ${JSON.stringify(Object.fromEntries(codes))}`);
+  }, 300_000);
+});
