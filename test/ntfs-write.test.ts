@@ -793,6 +793,25 @@ describe('NTFS write safety', () => {
     expect(forced.safety().logFile.state).toBe('empty');
   });
 
+  it('refuses to write into or replace an encrypted (EFS) stream, and still deletes the file', () => {
+    const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
+    const probe = openNtfs(new MemoryDevice(bytes));
+    const n = probe.stat('/nonresident.bin').inode;
+    const at = recordDeviceOffset(probe, n);
+    const a = probe.vol.view(n).attrs.find((x) => x.type === 0x80 && x.name === '')!;
+    // set ATTR_IS_ENCRYPTED (0x4000) in the $DATA attribute header's flags
+    bytes[at + a.offset + 0x0d] = bytes[at + a.offset + 0x0d]! | 0x40;
+    const dev = new MemoryDevice(bytes);
+    const fs = openNtfs(dev, { write: true });
+    const snapshot = dev.bytes.slice();
+    expect(() => fs.writeFile('/nonresident.bin', enc('plain'))).toThrow(/encrypted \(EFS\)/);
+    expect(() => fs.open('/nonresident.bin', { write: true }).writeAt(0, enc('x'))).toThrow(/encrypted \(EFS\)/);
+    expect(() => fs.open('/nonresident.bin', { write: true }).truncate(10)).toThrow(/encrypted \(EFS\)/);
+    expect(Buffer.from(dev.bytes).equals(Buffer.from(snapshot))).toBe(true);
+    fs.unlink('/nonresident.bin');
+    expect(fs.tryStat('/nonresident.bin')).toBeUndefined();
+  });
+
   it('a failing operation writes nothing', () => {
     const bytes = new Uint8Array(readMaybeGz(fixturePath('ntfs', 'features.img.gz')));
     const dev = new MemoryDevice(bytes);

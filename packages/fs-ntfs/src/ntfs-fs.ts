@@ -528,7 +528,11 @@ export class NtfsFileSystem implements FileSystem {
     const old = this.dataState(w, n, stream);
     let runs: Run[] = [];
     if (old?.nr) {
-      const plain = (old.nr.flags & (AttrFlags.CompressionMask | AttrFlags.Encrypted)) === 0 && old.nr.runs.every((r) => r.lcn >= 0);
+      // plain bytes under an EFS file's keys and flags would be garbage to Windows
+      if (old.nr.flags & AttrFlags.Encrypted) {
+        throw new UnsupportedError(NtfsCode.Unsupported, `record ${n}: replacing an encrypted (EFS) stream is not supported; delete the file and write a new one`, { record: n });
+      }
+      const plain = (old.nr.flags & AttrFlags.CompressionMask) === 0 && old.nr.runs.every((r) => r.lcn >= 0);
       if (plain) runs = old.nr.runs;
       else w.freeRuns(old.nr.runs);
     }
