@@ -87,4 +87,8 @@ const wide = text.findIndex((b) => b > 0x7f);
 if (wide >= 0) throw new Error(`bundle: ${out} has a non-ASCII byte at offset ${wide}; the launcher reads it as Latin-1`);
 
 // The code cache, made after a training run of everyday commands (see train-cache.cjs).
-spawnSync(process.execPath, [join(here, 'train-cache.cjs')], { stdio: ['ignore', 'ignore', 'inherit'] });
+// Trained with no node flags (NODE_OPTIONS dropped): the launcher reads this cache for runs
+// without flags, and V8 rejects a cache made under other flags.
+const trainEnv = { ...process.env };
+delete trainEnv.NODE_OPTIONS;
+spawnSync(process.execPath, [join(here, 'train-cache.cjs')], { stdio: ['ignore', 'ignore', 'inherit'], env: trainEnv });
