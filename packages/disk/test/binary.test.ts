@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import {
   ByteView, ByteWriter, FormatError, OutOfRangeError, GuestError, crc32, decodeUtf16le, encodeUtf16le,
   decodeUtf16leZ, guidFromString, guidToString, filetimeToDate, dateToFiletime, filetimeToIso,
@@ -101,6 +102,16 @@ describe('FILETIME', () => {
 describe('crc32', () => {
   it('matches the IEEE check value', () => {
     expect(crc32(new TextEncoder().encode('123456789'))).toBe(0xcbf43926);
+  });
+
+  it('agrees with zlib on random data, whole and continued in pieces', () => {
+    let x = 12345;
+    for (const n of [0, 1, 3, 92, 511, 16384, 70001]) {
+      const data = Uint8Array.from({ length: n }, () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24);
+      expect(crc32(data)).toBe(zlibCrc32(data) >>> 0);
+      const cut = n >> 1;
+      expect(crc32(data.subarray(cut), crc32(data.subarray(0, cut)))).toBe(zlibCrc32(data) >>> 0);
+    }
   });
 });
 

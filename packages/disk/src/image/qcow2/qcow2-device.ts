@@ -12,7 +12,7 @@
  * a cluster whose refcount is too low: refcount +1 → data → L2 entry → L1 entry → refcount −1 of
  * what was replaced.
  */
-import { inflateRawSync, constants as zc } from 'node:zlib';
+import { zlib } from './zlib.js';
 import { LRUCache } from 'lru-cache';
 import {
   ByteView, FormatError, UnsafeStateError, ReadOnlyError, IoError, CommonCode, hex, nullLogger,
@@ -478,7 +478,7 @@ export class Qcow2Device implements ImageDevice {
     this.host.readAt(host, raw);
     let out: Uint8Array;
     try {
-      out = inflateRawSync(raw, { finishFlush: zc.Z_SYNC_FLUSH, maxOutputLength: this.clusterSize });
+      out = zlib().inflateRawSync(raw, { finishFlush: zlib().constants.Z_SYNC_FLUSH, maxOutputLength: this.clusterSize });
     } catch (e) {
       throw new FormatError(DiskCode.Qcow2Compressed, `qcow2 compressed cluster for guest cluster ${ci} at ${this.name} @ ${hex(host)} (+${n}) does not inflate: ${(e as Error).message}`, {
         device: this.name, offset: host, length: n,

@@ -12,7 +12,7 @@
  * A crash between any two steps leaves leaked clusters at worst, which `qemu-img check` reports
  * as leaks, not errors. Refcounts stay exact (no lazy refcounts, no dirty bit needed).
  */
-import { deflateRawSync } from 'node:zlib';
+import { zlib } from './zlib.js';
 import { LimitError } from '../../binary/index.js';
 import { DiskCode } from '../../errors.js';
 import { ENTRY, HDR, encodeCompressed, offsetWords } from './layout.js';
@@ -193,7 +193,7 @@ export class Qcow2Writer {
       return b;
     })();
     // qemu inflates with a 4 KiB window (windowBits -12): compress with the same window.
-    const comp = deflateRawSync(full, { level: 6, windowBits: 12, memLevel: 9 });
+    const comp = zlib().deflateRawSync(full, { level: 6, windowBits: 12, memLevel: 9 });
     if (dev.entry(ci).kind !== 'unallocated' || comp.length > cs - 512) {
       this.write(ci * cs, data);
       return;
