@@ -5,7 +5,8 @@
  *   2. list a 100 000-entry tree      guestkit vs `fls -r`         (target ratio ≤ 1.0)
  *   3. write a 100 MiB file           guestkit vs `ntfscp`         (target ratio ≤ 1.0)
  * Images are built once with mkntfs + the ntfs-3g FUSE driver and kept in
- * $GUESTKIT_BENCH_DIR (default /tmp/guestkit-bench-ntfs). Medians of 5 runs after 1 warm-up.
+ * $GUESTKIT_BENCH_DIR (default /tmp/guestkit-bench-ntfs). Medians of 5 runs after 1 warm-up; the
+ * write rows take 11 rounds (BENCH_WRITE_RUNS), interleaved with ntfscp.
  */
 import { spawnSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';

@@ -2,10 +2,10 @@ import { ByteView, FormatError, OutOfRangeError, UnsupportedError, CommonCode } 
 import { NtfsCode } from '../errors.js';
 import { WOF, WofAlgorithm, WofProvider } from '../layout/reparse.js';
 import { xpressHuffmanDecompress } from '../compress/xpress-huffman.js';
+import type { ByteSource } from '@guestkit/disk';
 import type { AttrStream } from './data-stream.js';
 
-import type { ByteSource } from '@guestkit/disk';
-
+/** Positional bytes (declared in @guestkit/disk; re-exported for this package's users). */
 export type { ByteSource };
 
 /**
