@@ -51,6 +51,13 @@ function expectOracles(image: string, model: Model, maxCat = 200): void {
   expect(report.catChecked).toBeGreaterThan(0);
 }
 
+/** Our reads agree with the model, then, with the volume closed, the independent oracles do. */
+function closeAndCheck(fs: NtfsFileSystem, close: () => void, img: string, model: Model, maxCat?: number): void {
+  expectOwnReads(fs, model);
+  close();
+  expectOracles(img, model, maxCat);
+}
+
 /**
  * Leave a volume's free space as a comb of 2-cluster holes (512 B clusters): 2000 small
  * non-resident files in /comb, `beforeFill` run, the rest of the volume filled but `slack`
@@ -237,9 +244,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
         fs.unlink('/' + name);
         model.delete(name);
       }
-      expectOwnReads(fs, model);
-      close();
-      expectOracles(img, model);
+      closeAndCheck(fs, close, img, model);
     }, 300_000);
   }
 
@@ -331,9 +336,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     all.set(frag);
     all.set(more, frag.length);
     model.set('fragmented.bin', all);
-    expectOwnReads(fs, model);
-    close();
-    expectOracles(img, model, 100);
+    closeAndCheck(fs, close, img, model, 100);
   }, 300_000);
 
   it('grows $MFT past what record 0 maps: its runlist moves under an attribute list and keeps growing there', async () => {
@@ -403,9 +406,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     expectOwnReads(fs, model);
     close();
     ({ fs, close } = open(img));
-    expectOwnReads(fs, model);
-    close();
-    expectOracles(img, model, 100);
+    closeAndCheck(fs, close, img, model, 100);
     if (!canMount) return;
     // ntfs-3g takes $MFT as laid out here and grows it itself; we read what it made
     ({ fs, close } = open(img));
@@ -423,9 +424,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     ({ fs, close } = open(img));
     expect(fs.vol.recordCount).toBeGreaterThan(records);
     expect(fs.vol.view(0).attrList).toBeDefined();
-    expectOwnReads(fs, model);
-    close();
-    expectOracles(img, model, 100);
+    closeAndCheck(fs, close, img, model, 100);
   }, 300_000);
 
   it('refuses to grow $MFT past record 0 when records 16-23 are all taken, and writes nothing', () => {
@@ -517,9 +516,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     expectOwnReads(fs, model);
     close();
     ({ fs, close } = open(img));
-    expectOwnReads(fs, model);
-    close();
-    expectOracles(img, model, 100);
+    closeAndCheck(fs, close, img, model, 100);
   }, 300_000);
 
   // Our names are POSIX names: a Win32 name without its DOS partner made ntfs-3g's unlink fail.
@@ -574,9 +571,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
     });
     for (const name of kept) model.set(`links/${name}`, content);
     expect(fs.stat('/links/' + [...kept][0]).links).toBe(model.size - 2);
-    expectOwnReads(fs, model);
-    close();
-    expectOracles(img, model, 10);
+    closeAndCheck(fs, close, img, model, 10);
   }, 120_000);
 
   it('grows a directory whose index allocation no longer fits its record, and edits it there', () => {
@@ -622,9 +617,7 @@ describeWithTools(ORACLES, 'NTFS write scenarios', () => {
       model.set(`big/renamed ${i}`, model.get(`big/${name(i)}`)!);
       model.delete(`big/${name(i)}`);
     }
-    expectOwnReads(fs, model);
-    close();
-    expectOracles(img, model, 50);
+    closeAndCheck(fs, close, img, model, 50);
   }, 300_000);
 });
 
@@ -737,9 +730,7 @@ describeWithTools(ORACLES, 'NTFS seeded random operation sequences', () => {
       const { model, counts } = randomOps(fs, new Rng(0xc0ffee + cluster), N, mib * 1024 * 1024 * 0.35);
       console.log(`${cluster}-byte clusters: ${JSON.stringify(counts)}; ${model.size} items in the model`);
       expect(Object.keys(counts).length).toBeGreaterThanOrEqual(8);
-      expectOwnReads(fs, model);
-      close();
-      expectOracles(img, model, 150);
+      closeAndCheck(fs, close, img, model, 150);
     }, 900_000);
   }
 });
