@@ -1,5 +1,6 @@
 import { ByteView, ByteWriter, FormatError, UnsupportedError, hex, nullLogger, uncheckedView, type Logger } from '@guestkit/disk/binary';
 import { HiveCode } from '../errors.js';
+import { CellMarks } from './cell-marks.js';
 import { BASE, HBIN_BASE, FileType, decodeBaseBlock, type BaseBlock } from '../layout/base-block.js';
 import { HBIN, HBIN_ALIGN, CELL_HEADER } from '../layout/hbin.js';
 import { SIG } from '../layout/cells.js';
@@ -29,7 +30,7 @@ export interface ImageOptions {
  * (hivex handle.c does the same). Every pointer read from the hive is checked against this
  * index before it is followed, so a pointer can only ever land on the start of a real cell.
  *
- * The index is a bitmap with one bit per 4-byte slot. Offsets are file offsets (relative cell
+ * The index is a CellMarks set (one bit per 4-byte slot). Offsets are file offsets (relative cell
  * offset + 0x1000), exactly what hivex uses as node handles. The buffer may grow when writing
  * (append-only allocation); handles stay valid because they are offsets, not views.
  */
@@ -54,7 +55,8 @@ export class HiveImage {
   readonly stats: CellStats;
   /** Start offsets of every hbin that was read, ascending. */
   readonly hbinStarts: number[] = [];
-  private bitmap: Uint8Array;
+  /** Every allocated cell's start. */
+  private readonly cells: CellMarks;
 
   constructor(bytes: Uint8Array, opts: ImageOptions, allowBadChecksum = false) {
     this.buf = bytes;
@@ -102,7 +104,7 @@ export class HiveImage {
         where: opts.name, offset: BASE.fileType, expected: 0, actual: base.fileType,
       });
     }
-    this.bitmap = new Uint8Array(Math.floor(bytes.length / 32) + 1);
+    this.cells = new CellMarks(bytes.length);
     this.stats = this.scan(allowBadChecksum || !base.checksumOk);
     this.root = HBIN_BASE + base.rootCell;
     if (!this.isCell(this.root) || this.sig(this.root) !== SIG.nk) {
@@ -113,7 +115,7 @@ export class HiveImage {
   }
 
   /**
-   * One pass over the hbins: record every allocated cell in the bitmap. The hbins data ends at
+   * One pass over the hbins: record every allocated cell in the index. The hbins data ends at
    * the base block's "hive bins data size" (hivex `endpages`) or at end of file. Strict mode
    * refuses anything odd, like hivex; unsafe mode skips a bad hbin by looking for the next
    * "hbin" signature on a 4 KiB boundary (hivex HIVEX_OPEN_UNSAFE), and keeps reading hbins
@@ -126,7 +128,7 @@ export class HiveImage {
     const end = baseUntrusted ? size : Math.min(size, declaredEnd);
     // Cell sizes are read inside hbins already checked to lie in the file: no per-field check.
     const dv = this.dv;
-    const bitmap = this.bitmap;
+    const cells = this.cells;
     const st: CellStats = { hbins: 0, badHbins: 0, allocatedCells: 0, allocatedBytes: 0, freeCells: 0, freeBytes: 0, hbinsEnd: HBIN_BASE };
     let allocatedCells = 0;
     let allocatedBytes = 0;
@@ -186,8 +188,7 @@ export class HiveImage {
           break;
         }
         if (raw < 0) {
-          const i = c >>> 5; // mark(c), inlined: this loop runs once per cell
-          bitmap[i] = bitmap[i]! | (1 << ((c >>> 2) & 7));
+          cells.set(c);
           allocatedCells++;
           allocatedBytes += len;
         } else {
@@ -206,22 +207,10 @@ export class HiveImage {
     return st;
   }
 
-  // Bitmap bit for the 4-byte slot at `off` (a multiple of 4 below 2^32): byte off >>> 5, bit (off >>> 2) & 7.
-
-  private mark(off: number): void {
-    const i = off >>> 5;
-    this.bitmap[i] = this.bitmap[i]! | (1 << ((off >>> 2) & 7));
-  }
-
-  private unmark(off: number): void {
-    const i = off >>> 5;
-    this.bitmap[i] = this.bitmap[i]! & ~(1 << ((off >>> 2) & 7));
-  }
-
   /** True when `off` is the start of an allocated cell (hivex IS_VALID_BLOCK). */
   isCell(off: number): boolean {
     if (!(off >= HBIN_BASE && off < this.size && off % 4 === 0)) return false;
-    return (this.bitmap[off >>> 5]! & (1 << ((off >>> 2) & 7))) !== 0;
+    return this.cells.has(off);
   }
 
   /** Absolute size of the cell at `off`, including its 4-byte header. Caller checked isCell. */
@@ -259,12 +248,7 @@ export class HiveImage {
     this.size = newSize;
     this.view = new ByteView(this.buf.subarray(0, newSize), 0, this.name);
     this.dv = uncheckedView(this.buf, newSize);
-    const need = Math.floor(newSize / 32) + 1;
-    if (need > this.bitmap.length) {
-      const nbm = new Uint8Array(Math.max(need, this.bitmap.length * 2));
-      nbm.set(this.bitmap);
-      this.bitmap = nbm;
-    }
+    this.cells.grow(newSize);
   }
 
   private cachedWriter?: ByteWriter;
@@ -278,12 +262,12 @@ export class HiveImage {
 
   /** Record a newly allocated cell. */
   markAllocated(off: number): void {
-    this.mark(off);
+    this.cells.set(off);
   }
 
   /** Forget a freed cell (it can no longer be referenced). */
   markFree(off: number): void {
-    this.unmark(off);
+    this.cells.clear(off);
   }
 
   /** The hive bytes `[0, size)` as a view (not a copy). */

@@ -8,7 +8,7 @@ import { compareCodePoints, type NameSpan } from '../read/names.js';
 import { ByteSink } from './byte-sink.js';
 import { allLatin1, sortLatin1Spans, sortPrefix, spanName } from './name-spans.js';
 import { KeyPaths } from './key-paths.js';
-import { CellMarks } from './cell-marks.js';
+import { CellMarks } from '../read/cell-marks.js';
 
 export interface RegExportOptions {
   /** Printed before every key path, trailing backslash removed (e.g. "HKEY_LOCAL_MACHINE\\SOFTWARE"). */
