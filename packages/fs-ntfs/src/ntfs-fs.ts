@@ -890,16 +890,18 @@ export class NtfsFileSystem implements FileSystem {
 
   /**
    * Remove record `n`'s entry from $Extend/$Reparse:$R. A damaged $R index is left as it is, with a
-   * warning (chkdsk rebuilds it): the file operation itself goes on. Nothing is staged before the
-   * index is read, so skipping leaves the operation whole.
+   * warning (chkdsk rebuilds it), and the file operation goes on: the index is read whole first,
+   * staging nothing, so a damaged one is found before the edit starts.
    */
   private unlistReparsePoint(w: NtfsWriter, tag: number, n: number): void {
     try {
-      w.reparseIndexRemove(tag, makeRef(n, w.rec(n).sequence));
+      w.checkReparseIndex();
     } catch (e) {
       if (!(e instanceof FormatError || e instanceof LoopError || e instanceof LimitError)) throw e;
       this.logger.warn({ record: n, tag, err: e.message }, '$Extend/$Reparse is damaged; its entry for this file is left for chkdsk');
+      return;
     }
+    w.reparseIndexRemove(tag, makeRef(n, w.rec(n).sequence));
   }
 
   /**

@@ -1,4 +1,4 @@
-import { FormatError, LimitError, LoopError, hex } from '@guestkit/disk/binary';
+import { ByteView, FormatError, LimitError, LoopError, hex } from '@guestkit/disk/binary';
 import { NtfsCode, NtfsLimits } from '../errors.js';
 import { AttrType } from '../layout/mft-record.js';
 import { INDEX_BLOCK, INDEX_ROOT, IndexEntryFlags } from '../layout/index.js';
@@ -35,6 +35,26 @@ const BLOCK_CACHE = 2048;
  * (allocation tracked by $BITMAP). Walks are in-order (collation order), bounded in depth and
  * guarded against cycles; blocks are cached.
  */
+/**
+ * The checked header of an $INDEX_ROOT value (reader and writer both go through it): indexed
+ * attribute type, collation rule, index block size (a power of two from 512 to 64 KiB) and the
+ * unit VCNs of the allocation count in. @throws FormatError
+ */
+export function indexRootFormat(value: Uint8Array, clusterSize: number, where: string): { attrType: number; collationRule: number; blockSize: number; vcnUnit: number } {
+  if (value.length < INDEX_ROOT.SIZE) throw new FormatError(NtfsCode.BadIndex, `${where}: $INDEX_ROOT is ${value.length} bytes`, { where });
+  const v = new ByteView(value, 0, where);
+  const blockSize = v.u32(INDEX_ROOT.indexBlockSize, 'index block size');
+  if (blockSize < 512 || blockSize > 65536 || (blockSize & (blockSize - 1)) !== 0) {
+    throw new FormatError(NtfsCode.BadIndex, `${where}: index block size ${blockSize} is invalid`, { where });
+  }
+  return {
+    attrType: v.u32(INDEX_ROOT.attrType, 'indexed attribute type'),
+    collationRule: v.u32(INDEX_ROOT.collationRule, 'collation rule'),
+    blockSize,
+    vcnUnit: blockSize >= clusterSize ? clusterSize : 512,
+  };
+}
+
 export class DirectoryIndex {
   readonly blockSize: number;
   /** Bytes per VCN unit of the allocation (cluster, or 512 when blocks are smaller than a cluster). */
@@ -52,12 +72,7 @@ export class DirectoryIndex {
     }
     const rec = view.records.get(rootAttr.recordNumber)!;
     const value = rec.value(rootAttr).slice();
-    if (value.length < INDEX_ROOT.SIZE) throw new FormatError(NtfsCode.BadIndex, `record ${n}: $INDEX_ROOT is ${value.length} bytes`, { record: n });
-    this.blockSize = value[INDEX_ROOT.indexBlockSize]! | (value[INDEX_ROOT.indexBlockSize + 1]! << 8) | (value[INDEX_ROOT.indexBlockSize + 2]! << 16);
-    if (this.blockSize < 512 || this.blockSize > 65536 || (this.blockSize & (this.blockSize - 1)) !== 0) {
-      throw new FormatError(NtfsCode.BadIndex, `record ${n}: index block size ${this.blockSize} is invalid`, { record: n });
-    }
-    this.vcnUnit = this.blockSize >= vol.clusterSize ? vol.clusterSize : 512;
+    ({ blockSize: this.blockSize, vcnUnit: this.vcnUnit } = indexRootFormat(value, vol.clusterSize, `record ${n}`));
     const parsed = parseIndexEntries(value, INDEX_ROOT.header, `record ${n} $INDEX_ROOT`, 0);
     this.root = { vcn: -1, buf: value, headerOffset: INDEX_ROOT.header, ...parsed };
     this.alloc = vol.stream(view, AttrType.IndexAllocation, name);

@@ -1,9 +1,9 @@
-import { ByteWriter, ExistsError, FormatError, LoopError, hex } from '@guestkit/disk/binary';
+import { ByteWriter, ExistsError, FormatError, LimitError, LoopError, hex } from '@guestkit/disk/binary';
 import { NtfsCode, NtfsLimits } from '../errors.js';
 import { INDEX_BLOCK, INDEX_ENTRY, INDEX_HEADER, INDEX_ROOT, IndexEntryFlags, IndexHeaderFlags, COLLATION_FILE_NAME } from '../layout/index.js';
 import { AttrType } from '../layout/mft-record.js';
 import { compareKey, DirectoryIndex } from '../index/directory.js';
-import { parseIndexEntries } from '../index/index-node.js';
+import { decodeFileName, parseIndexEntries } from '../index/index-node.js';
 import type { UpCase } from '../index/upcase.js';
 
 const align8 = (n: number) => (n + 7) & ~7;
@@ -141,7 +141,7 @@ export function fileNameCollation(upcase: UpCase): IndexCollation<string> {
       for (let i = 0; i < name.length; i++) want[i] = t[name.charCodeAt(i)]!;
       return (key) => compareKey(want, key, t);
     },
-    keyOf: (key) => Buffer.from(key.buffer, key.byteOffset + 0x42, key[0x40]! * 2).toString('utf16le'),
+    keyOf: (key) => decodeFileName(key, 'index entry').name,
     show: (name) => `"${name}"`,
   };
 }
@@ -265,8 +265,10 @@ export class IndexEditor<K = string> {
     }
     const predIdx = n.entries.length - 2;
     if (predIdx < 0) {
-      // the left sub-tree's rightmost leaf is empty: the caller rebuilds the tree
-      throw new FormatError(NtfsCode.BadIndex, `${this.where}: empty leaf under an internal entry`, {});
+      // the left sub-tree's rightmost leaf is empty: nothing can take the entry's place, so the
+      // caller rebuilds the tree without it
+      this.needsRebuild = true;
+      return true;
     }
     const pred = n.entries[predIdx]!;
     n.entries.splice(predIdx, 1);
@@ -275,6 +277,32 @@ export class IndexEditor<K = string> {
     at.node.dirty = true;
     this.afterRemove(chain);
     return true;
+  }
+
+  /**
+   * Every entry of the tree as this operation has it (staged nodes included), in collation order,
+   * and the blocks it uses: what `rebuild` starts from. @throws LoopError, LimitError
+   */
+  walk(): { entries: { ref: bigint; key: Uint8Array }[]; blocks: number[] } {
+    const entries: { ref: bigint; key: Uint8Array }[] = [];
+    const blocks: number[] = [];
+    const seen = new Set<number>();
+    const visit = (node: EditNode, depth: number): void => {
+      if (depth > NtfsLimits.maxIndexDepth) throw new LimitError(NtfsCode.Limit, `${this.where}: index deeper than ${NtfsLimits.maxIndexDepth}`, {});
+      for (const e of node.entries) {
+        if (e.sub >= 0) {
+          if (seen.has(e.sub)) throw new LoopError(NtfsCode.Loop, `${this.where}: index block ${e.sub} reached twice`, { vcn: e.sub });
+          seen.add(e.sub);
+          blocks.push(e.sub);
+          visit(this.node(e.sub), depth + 1);
+        }
+        if (e.end) break;
+        if (entries.length >= NtfsLimits.maxDirEntries) throw new LimitError(NtfsCode.Limit, `${this.where}: more than ${NtfsLimits.maxDirEntries} entries`, {});
+        entries.push({ ref: e.ref, key: e.key });
+      }
+    };
+    visit(this.root, 0);
+    return { entries, blocks };
   }
 
   /** True when some non-root node on the chain ended up with no entries but END. */

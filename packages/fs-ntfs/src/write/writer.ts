@@ -9,11 +9,11 @@ import { INDEX_ROOT, REPARSE_INDEX_KEY } from '../layout/index.js';
 import { MftRecord } from '../record/mft-record.js';
 import { protectForWrite } from '../record/fixup.js';
 import { decodeRunlist, type Run } from '../runlist/runlist.js';
-import { DirectoryIndex, I30 } from '../index/directory.js';
+import { DirectoryIndex, I30, indexRootFormat } from '../index/directory.js';
 import type { NtfsVolume } from '../volume.js';
 import { AllocBitmap } from './bitmap.js';
 import { RecordEditor, nonResidentAttr, nonResidentSize, residentAttr, type AttrBlob } from './record-edit.js';
-import { IndexEditor, blockLayout, encodeBlock, encodeRoot, fileNameCollation, toEdit, ulongsCollation, type EditNode, type IndexCollation, type IndexStore, type RootFormat } from './index-edit.js';
+import { IndexEditor, encodeBlock, encodeRoot, fileNameCollation, toEdit, ulongsCollation, type EditNode, type IndexCollation, type IndexStore, type RootFormat } from './index-edit.js';
 
 /** An index entry as the rebuild sees it: the header's first 8 bytes and the key. */
 interface RawIndexEntry {
@@ -472,10 +472,8 @@ export class NtfsWriter {
     const rootRec = this.rec(rootRecN);
     const rootBlob = rootRec.find(AttrType.IndexRoot, name)!;
     const rootVal = blobValue(rootBlob);
-    const rootView = new ByteView(rootVal);
-    const blockSize = rootView.u32(INDEX_ROOT.indexBlockSize);
-    const format: RootFormat = { attrType: rootView.u32(INDEX_ROOT.attrType), collationRule: rootView.u32(INDEX_ROOT.collationRule) };
-    const vcnUnit = blockSize >= this.cs ? this.cs : 512;
+    const { attrType, collationRule, blockSize, vcnUnit } = indexRootFormat(rootVal, this.cs, `record ${dirN} $INDEX_ROOT ${name}`);
+    const format: RootFormat = { attrType, collationRule };
     const root = toEdit(rootVal.slice(), INDEX_ROOT.header, `record ${dirN} $INDEX_ROOT`, -1);
     const self = this;
     let dirIdxCache: DirectoryIndex | undefined;
@@ -513,6 +511,11 @@ export class NtfsWriter {
         } else if (!ia || !bm || ia.resident) {
           throw new FormatError(NtfsCode.BadIndex, `record ${dirN}: $INDEX_ALLOCATION and $BITMAP of ${name} do not come as a pair`, { record: dirN });
         } else {
+          // the runs must map exactly the allocated size: blocks are placed by VCN within it
+          const mapped = ia.runs.length ? (ia.runs[ia.runs.length - 1]!.vcn + ia.runs[ia.runs.length - 1]!.length) * this.cs : 0;
+          if (ia.allocatedSize !== mapped || ia.dataSize > ia.allocatedSize || ia.runs.some((r) => r.lcn < 0)) {
+            throw new FormatError(NtfsCode.BadIndex, `record ${dirN}: $INDEX_ALLOCATION ${name} maps ${mapped} bytes but says ${ia.allocatedSize} allocated, ${ia.dataSize} used`, { record: dirN });
+          }
           alloc = { runs: ia.runs.slice(), size: ia.dataSize, allocated: ia.allocatedSize };
           bitmap = vol.readAll(view, AttrType.Bitmap, name)!;
           if (!bm.resident) bitmapNr = { runs: bm.runs, allocatedSize: bm.allocatedSize, dataSize: bm.dataSize, initializedSize: bm.initializedSize, flags: 0, compressionUnit: 0 };
@@ -653,31 +656,14 @@ export class NtfsWriter {
    */
   private removeIndexEntry<K>(n: number, name: string, collation: IndexCollation<K>, k: K, accept: (ref: bigint) => boolean, gone: (e: RawIndexEntry) => boolean): boolean {
     const { ed, finish } = this.indexOf(n, name, collation);
-    let ok = false;
-    try {
-      ok = ed.remove(k, accept);
-    } catch (e) {
-      if (!(e instanceof FormatError)) throw e;
-      ed.needsRebuild = true;
-      ok = true;
+    if (!ed.remove(k, accept)) return false;
+    if (ed.needsRebuild) {
+      // from the tree as this operation has it (an earlier edit of the same index included)
+      const { entries, blocks } = ed.walk();
+      ed.rebuild(entries.filter((e) => !gone(e)), blocks);
     }
-    if (!ok) return false;
-    if (ed.needsRebuild) this.rebuildIndex(n, name, ed, gone);
     finish();
     return true;
-  }
-
-  private rebuildIndex<K>(n: number, name: string, ed: IndexEditor<K>, gone: (e: RawIndexEntry) => boolean): void {
-    const idx = new DirectoryIndex(this.vol, this.vol.view(n), name);
-    const all = idx.rawEntries().map((e) => ({ ref: makeRef(e.record, e.sequence), key: e.key.slice() })).filter((e) => !gone(e));
-    const old: number[] = [];
-    const visit = (sub: number) => {
-      if (sub < 0 || old.includes(sub)) return;
-      old.push(sub);
-      for (const e of idx.node(sub).entries) if (e.subVcn >= 0) visit(e.subVcn);
-    };
-    for (const e of idx.root.entries) if (e.subVcn >= 0) visit(e.subVcn);
-    ed.rebuild(all, old);
   }
 
   /** Replace a name's duplicated info (sizes, times) in its directory entry. */
@@ -697,6 +683,15 @@ export class NtfsWriter {
     const key = ByteWriter.alloc(REPARSE_INDEX_KEY.SIZE).u32(REPARSE_INDEX_KEY.tag, tag).u64(REPARSE_INDEX_KEY.fileRef, ref).bytes;
     const same = ulongsCollation.seek(key);
     this.removeIndexEntry(rn, REPARSE_INDEX, ulongsCollation, key, () => true, (e) => same(e.key) === 0);
+  }
+
+  /**
+   * Read $Extend/$Reparse:$R through the checked reader, staging nothing: throws what a damaged
+   * index would throw in the middle of an edit, before the edit starts.
+   */
+  checkReparseIndex(): void {
+    const rn = this.reparseIndexRecord();
+    if (rn !== undefined) new DirectoryIndex(this.vol, this.vol.view(rn), REPARSE_INDEX).rawEntries();
   }
 
   /** The record of $Extend/$Reparse, if the volume has one with its $R index. */
