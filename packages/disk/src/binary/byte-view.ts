@@ -13,13 +13,18 @@ export class ByteView {
   readonly base: number;
   /** What this view is ("hive SYSTEM", "MFT record 42"), for messages. */
   readonly where: string;
-  private readonly dv: DataView;
+  /**
+   * The plain DataView under this view, for hot loops that read fields inside a structure whose
+   * bounds were already checked through this view (a cell of checked size, a record of checked
+   * length). No per-field check or message: an out-of-range read throws RangeError.
+   */
+  readonly unchecked: DataView;
 
   constructor(bytes: Uint8Array, base = 0, where = '') {
     this.bytes = bytes;
     this.base = base;
     this.where = where;
-    this.dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.unchecked = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   }
 
   get length(): number {
@@ -47,39 +52,39 @@ export class ByteView {
   }
   u16(off: number, field = 'u16'): number {
     this.need(off, 2, field);
-    return this.dv.getUint16(off, true);
+    return this.unchecked.getUint16(off, true);
   }
   u16be(off: number, field = 'u16be'): number {
     this.need(off, 2, field);
-    return this.dv.getUint16(off, false);
+    return this.unchecked.getUint16(off, false);
   }
   i16(off: number, field = 'i16'): number {
     this.need(off, 2, field);
-    return this.dv.getInt16(off, true);
+    return this.unchecked.getInt16(off, true);
   }
   u32(off: number, field = 'u32'): number {
     this.need(off, 4, field);
-    return this.dv.getUint32(off, true);
+    return this.unchecked.getUint32(off, true);
   }
   u32be(off: number, field = 'u32be'): number {
     this.need(off, 4, field);
-    return this.dv.getUint32(off, false);
+    return this.unchecked.getUint32(off, false);
   }
   i32(off: number, field = 'i32'): number {
     this.need(off, 4, field);
-    return this.dv.getInt32(off, true);
+    return this.unchecked.getInt32(off, true);
   }
   u64(off: number, field = 'u64'): bigint {
     this.need(off, 8, field);
-    return this.dv.getBigUint64(off, true);
+    return this.unchecked.getBigUint64(off, true);
   }
   u64be(off: number, field = 'u64be'): bigint {
     this.need(off, 8, field);
-    return this.dv.getBigUint64(off, false);
+    return this.unchecked.getBigUint64(off, false);
   }
   i64(off: number, field = 'i64'): bigint {
     this.need(off, 8, field);
-    return this.dv.getBigInt64(off, true);
+    return this.unchecked.getBigInt64(off, true);
   }
   /** A u64 that must fit a JS number exactly (offsets, sizes); throws otherwise. */
   u64n(off: number, field = 'u64'): number {
@@ -137,14 +142,4 @@ export class ByteView {
       });
     }
   }
-}
-
-/**
- * A plain DataView over the first `length` bytes of `bytes`, for hot loops that read fields inside
- * a structure whose bounds the caller has already checked (a cell of checked size, a record of
- * checked length). No per-field check or message: an out-of-range read throws RangeError, so use
- * it only where the enclosing bounds were proven with a ByteView first.
- */
-export function uncheckedView(bytes: Uint8Array, length: number = bytes.byteLength): DataView {
-  return new DataView(bytes.buffer, bytes.byteOffset, length);
 }

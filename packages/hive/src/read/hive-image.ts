@@ -1,4 +1,4 @@
-import { ByteView, ByteWriter, FormatError, UnsupportedError, hex, nullLogger, uncheckedView, type Logger } from '@guestkit/disk/binary';
+import { ByteView, ByteWriter, FormatError, UnsupportedError, hex, nullLogger, type Logger } from '@guestkit/disk/binary';
 import { HiveCode } from '../errors.js';
 import { CellMarks } from './cell-marks.js';
 import { BASE, HBIN_BASE, FileType, decodeBaseBlock, type BaseBlock } from '../layout/base-block.js';
@@ -42,8 +42,8 @@ export class HiveImage {
   /** Bounds-checked reader over `[0, size)`. Recreated whenever `size` changes. */
   view: ByteView;
   /**
-   * Plain little-endian access to `[0, size)` (recreated with `view`), for fields inside a cell
-   * whose size was checked: no per-field check or message, and out-of-range reads still throw.
+   * `view.unchecked`, kept as a field for the hot paths: plain little-endian access to `[0, size)`
+   * for fields inside a cell whose size was checked (out-of-range reads still throw).
    */
   dv: DataView;
   readonly base: BaseBlock;
@@ -65,7 +65,7 @@ export class HiveImage {
     this.unsafe = opts.unsafe;
     this.log = opts.log ?? nullLogger;
     this.view = new ByteView(bytes, 0, opts.name);
-    this.dv = uncheckedView(bytes);
+    this.dv = this.view.unchecked;
     if (bytes.length < BASE.LOG_COPY_SIZE || this.view.ascii(0, 4) !== 'regf') {
       const got = bytes.length >= 4 ? this.view.ascii(0, 4) : '';
       throw new FormatError(HiveCode.BadSignature, `${opts.name}: not a Windows registry hive (signature ${JSON.stringify(got)}, expected "regf")`, {
@@ -247,7 +247,7 @@ export class HiveImage {
     }
     this.size = newSize;
     this.view = new ByteView(this.buf.subarray(0, newSize), 0, this.name);
-    this.dv = uncheckedView(this.buf, newSize);
+    this.dv = this.view.unchecked;
     this.cells.grow(newSize);
   }
 
