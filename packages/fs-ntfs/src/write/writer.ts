@@ -393,14 +393,11 @@ export class NtfsWriter {
     if (size > alloc) {
       const need = Math.ceil((size - alloc) / this.cs);
       const last = runs[runs.length - 1]!;
-      let vcn = alloc / this.cs;
-      for (const g of this.clusters.allocate(need, last.lcn + last.length)) {
-        runs.push({ vcn, lcn: g.start, length: g.length });
-        vcn += g.length;
-        // zero the new clusters so the bitmap tail reads as free (at commit, before the bitmap)
-        this.stagedInit.push(() => this.writeDevice(g.start * this.cs, new Uint8Array(g.length * this.cs)));
-      }
-      alloc = vcn * this.cs;
+      const got = this.allocRuns(need, alloc / this.cs, last.lcn + last.length);
+      // zero the new clusters so the bitmap tail reads as free (at commit, before the bitmap)
+      for (const g of got) this.stagedInit.push(() => this.writeDevice(g.lcn * this.cs, new Uint8Array(g.length * this.cs)));
+      runs.push(...got);
+      alloc += need * this.cs;
     }
     rec.replace(b, nonResidentAttr(AttrType.Bitmap, '', { runs, lowestVcn: 0, highestVcn: alloc / this.cs - 1, allocatedSize: alloc, dataSize: size, initializedSize: size }));
     if (rec.recordNumber !== SystemFile.Mft && !rec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `$MFT extension record ${rec.recordNumber} has no room for the bitmap's runs`, {});
@@ -707,12 +704,20 @@ export class NtfsWriter {
 
   /** Remove every extent of the attribute (type, name) from a file, freeing its clusters. */
   dropAttribute(baseN: number, type: number, name: string): void {
-    for (const recN of this.recordsOf(baseN)) {
-      for (const b of this.rec(recN).attrs.filter((a) => a.type === type && a.name === name)) {
+    const [, ...ext] = this.recordsOf(baseN);
+    let dropped = false;
+    for (const recN of [baseN, ...ext]) {
+      const r = this.rec(recN);
+      for (const b of r.attrs.filter((a) => a.type === type && a.name === name)) {
         if (!blobIsResident(b)) this.freeRuns(blobNr(b, this.vol.clusterCount).runs);
-        this.removeAttr(baseN, recN, b);
+        r.remove(b);
+        dropped = true;
       }
     }
+    // as removeAttr does, but the list is rebuilt once for all the extents
+    if (!dropped || !this.rec(baseN).find(AttrType.AttributeList)) return;
+    for (const x of ext) if (this.rec(x).attrs.length === 0) this.freeRecord(x);
+    this.rebuildAttrList(baseN, ext);
   }
 
   // ---- commit -------------------------------------------------------------------------------
