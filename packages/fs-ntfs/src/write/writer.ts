@@ -88,7 +88,8 @@ export function fileNameValue(parentRef: bigint, name: string, ns: number, times
 export const NEW_NAME_NAMESPACE = Namespace.Posix;
 
 interface BlockWrite {
-  dir: number;
+  /** The index it belongs to: "record/name" (a record may hold two indexes, like $Secure). */
+  index: string;
   vcn: number;
   bytes: Uint8Array;
 }
@@ -470,6 +471,8 @@ export class NtfsWriter {
     const rootBlob = rootRec.find(AttrType.IndexRoot, name)!;
     const rootVal = blobValue(rootBlob);
     const { attrType, collationRule, blockSize, vcnUnit } = indexRootFormat(rootVal, this.cs, `record ${dirN} $INDEX_ROOT ${name}`);
+    /** Staging key of this index (blocks, allocation, bitmap). */
+    const ix = `${dirN}/${name}`;
     const format: RootFormat = { attrType, collationRule };
     const root = toEdit(rootVal.slice(), INDEX_ROOT.header, `record ${dirN} $INDEX_ROOT`, -1);
     const self = this;
@@ -481,7 +484,7 @@ export class NtfsWriter {
     let bitmapNr: NrState | undefined;
     const loadAlloc = () => {
       if (alloc) return;
-      const kept = this.dirAlloc.get(dirN);
+      const kept = this.dirAlloc.get(ix);
       if (kept) {
         // an earlier edit of this directory in the same operation
         alloc = { ...kept.alloc, runs: kept.alloc.runs.slice() };
@@ -531,7 +534,7 @@ export class NtfsWriter {
         return rootRec.free() + cur - next;
       },
       load(vcn: number): EditNode {
-        const staged = self.blocks.get(`${dirN}/${vcn}`);
+        const staged = self.blocks.get(`${ix}/${vcn}`);
         if (staged) return toEdit(staged.bytes, 0x18, `record ${dirN} index block ${vcn}`, vcn);
         const idx = dirIdx();
         const n = idx.node(vcn);
@@ -590,7 +593,7 @@ export class NtfsWriter {
         } catch {
           // a brand-new block
         }
-        this.blocks.set(`${dirN}/${node.vcn}`, { dir: dirN, vcn: node.vcn * vcnUnit, bytes: encodeBlock(node, blockSize, usn) });
+        this.blocks.set(`${ix}/${node.vcn}`, { index: ix, vcn: node.vcn * vcnUnit, bytes: encodeBlock(node, blockSize, usn) });
       }
       // The root first: it may have shrunk (entries pushed down into blocks), making room below.
       if (root.dirty || (alloc && alloc.runs.length)) {
@@ -606,14 +609,14 @@ export class NtfsWriter {
           if (bitmap!.length > bitmapNr.allocatedSize) throw new UnsupportedError(NtfsCode.Unsupported, `directory record ${dirN}: index bitmap outgrew its clusters`, {});
           const runs = bitmapNr.runs;
           const bytes = bitmap!.slice();
-          this.stagedData.set(`${dirN}/bitmap`, () => this.writeRuns(runs, 0, bytes));
+          this.stagedData.set(`${ix}/bitmap`, () => this.writeRuns(runs, 0, bytes));
           this.place(dirN, AttrType.Bitmap, name, { nr: { ...bitmapNr, dataSize: bitmap!.length, initializedSize: bitmap!.length } });
         } else {
           this.place(dirN, AttrType.Bitmap, name, { resident: bitmap! });
         }
       }
       if (!dirRec.fits() || !rootRec.fits()) throw new NoSpaceError(NtfsCode.NoSpace, `directory record ${dirN}: its index attributes no longer fit the record`, { record: dirN });
-      if (alloc) this.dirAlloc.set(dirN, { alloc, bitmap: bitmap!, bitmapNr });
+      if (alloc) this.dirAlloc.set(ix, { alloc, bitmap: bitmap!, bitmapNr });
       this.touchedDirs.add(dirN);
     };
     return { ed, finish };
@@ -629,8 +632,8 @@ export class NtfsWriter {
   /** Writes into clusters a file already owns, held until commit (keyed so a later edit replaces them). */
   private stagedData = new Map<string, () => void>();
 
-  /** Index allocation of each directory edited in this operation (where its blocks are written). */
-  private dirAlloc = new Map<number, { alloc: { runs: Run[]; size: number; allocated: number }; bitmap: Uint8Array; bitmapNr: NrState | undefined }>();
+  /** Index allocation of each index edited in this operation, by "record/name" (where its blocks are written). */
+  private dirAlloc = new Map<string, { alloc: { runs: Run[]; size: number; allocated: number }; bitmap: Uint8Array; bitmapNr: NrState | undefined }>();
 
   /** Insert a name into a directory index. */
   indexInsert(dirN: number, key: Uint8Array, ref: bigint): void {
@@ -746,7 +749,7 @@ export class NtfsWriter {
     }
     // 3. index blocks
     for (const bw of this.blocks.values()) {
-      const runs = this.dirAlloc.get(bw.dir)!.alloc.runs;
+      const runs = this.dirAlloc.get(bw.index)!.alloc.runs;
       this.writeRuns(runs, bw.vcn, protectForWrite(bw.bytes));
     }
     // 3b. attribute values rewritten in place (a directory's non-resident $I30 bitmap)
